@@ -1,0 +1,62 @@
+import type { Limit } from '../lib/catalog/types';
+import {
+  buildSnapshotFromChineseDays,
+  computeDue,
+  indexSnapshot,
+  type CalendarIndex,
+  type CalendarOverride,
+  type CalendarSnapshot,
+} from '../lib/calendar';
+import type { CalendarService } from './calendar';
+
+/** Where the hall's own closures and corrections come from (the register, in production). */
+export type OverrideSource = () => Promise<CalendarOverride[]>;
+
+/**
+ * The calendar as activities read it: the State Council arrangement from `chinese-days` plus the
+ * hall's overrides. The snapshot is rebuilt only when `reload` is called (a calendar change).
+ */
+export class SnapshotCalendar implements CalendarService {
+  private current: Promise<{ snapshot: CalendarSnapshot; index: CalendarIndex }>;
+
+  constructor(
+    private readonly overrides: OverrideSource = async () => [],
+    private readonly timeZone = 'Asia/Shanghai',
+  ) {
+    this.current = this.build();
+  }
+
+  private async build(): Promise<{ snapshot: CalendarSnapshot; index: CalendarIndex }> {
+    const snapshot = buildSnapshotFromChineseDays(await this.overrides());
+    return { snapshot, index: indexSnapshot(snapshot) };
+  }
+
+  /** Loads the overrides again; returns the new version. */
+  async reload(): Promise<string> {
+    this.current = this.build();
+    return (await this.current).snapshot.version;
+  }
+
+  /** The snapshot in force. */
+  async snapshot(): Promise<CalendarSnapshot> {
+    return (await this.current).snapshot;
+  }
+
+  async version(): Promise<string> {
+    return (await this.current).snapshot.version;
+  }
+
+  async due(
+    start: string,
+    limit: Limit,
+    suspensions: { from: string; to: string | null }[] = [],
+  ): Promise<{ dueAt: string | null; provisional: boolean }> {
+    const { index } = await this.current;
+    const result = computeDue(
+      index,
+      { start: new Date(start), days: limit.days, unit: limit.unit, suspensions },
+      this.timeZone,
+    );
+    return { dueAt: result.dueAt ? result.dueAt.toISOString() : null, provisional: result.provisional };
+  }
+}

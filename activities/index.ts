@@ -1,0 +1,23 @@
+import type { RegisterStore } from '../lib/store';
+import { createCalendarActivities, type CalendarService } from './calendar';
+import { createDocumentActivities, type DocumentService } from './documents';
+import { createRegisterActivities } from './register';
+
+/** The outside systems the hall's activities talk to; tests pass fakes, production real ones. */
+export interface ActivityDeps {
+  store: RegisterStore;
+  calendar: CalendarService;
+  documents: DocumentService;
+}
+
+/** Builds every activity of the hall over its dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createRegisterActivities(deps.store),
+    ...createCalendarActivities(deps.calendar),
+    ...createDocumentActivities(deps.documents),
+  };
+}
+
+/** The activity interface workflows proxy (a type only: workflows never import the code). */
+export type HallActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,127 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/client';
+import type { z } from 'zod';
+import type { Catalog, Item } from '../../lib/catalog/types';
+import type { CaseInput, CaseView, ItemSnapshot } from '../../lib/case/model';
+import { DomainError, type FieldProblem } from '../../lib/errors';
+import { isValidCreditCode, isValidIdentityNumber } from '../../lib/identity';
+import type { RegisterStore } from '../../lib/store';
+import { registeredUpdate } from '../../workflows/messages';
+import { actorOf, requireDepartment, type Principal } from '../auth';
+import type { submitBody } from './schema';
+
+/** What submission needs from the process. */
+export interface SubmitDeps {
+  catalog: Catalog;
+  store: RegisterStore;
+  temporal: Client;
+  taskQueue: string;
+  timeZone: string;
+}
+
+/** The item fields a running case needs, frozen at submission so a catalog edit can't move it. */
+export function snapshotItem(item: Item): ItemSnapshot {
+  return {
+    code: item.code,
+    name: item.name,
+    kind: item.kind,
+    department: item.department,
+    statutoryLimit: item.statutoryLimit,
+    promisedLimit: item.promisedLimit,
+    clockStartsAt: item.clockStartsAt,
+    onTheSpot: item.onTheSpot,
+    materials: item.materials.map((m) => ({ code: m.code, name: m.name })),
+    tasks: item.tasks,
+  };
+}
+
+/** The hall's day of an instant, as YYYYMMDD, whatever the server's time zone. */
+export function hallDay(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
+    .format(at)
+    .replaceAll('-', '');
+}
+
+function checkIdentity(body: z.infer<typeof submitBody>): FieldProblem[] {
+  const a = body.applicant;
+  const problems: FieldProblem[] = [];
+  const badId = 'not a valid resident identity number (GB 11643 check digit or birth date)';
+  if (a.type === 'person' && !isValidIdentityNumber(a.idNumber)) {
+    problems.push({ path: 'body.applicant.idNumber', message: badId });
+  }
+  if (a.type === 'company') {
+    if (!isValidCreditCode(a.creditCode)) {
+      problems.push({
+        path: 'body.applicant.creditCode',
+        message: 'not a valid unified social credit code (GB 32100 check character)',
+      });
+    }
+    if (!isValidIdentityNumber(a.legalRepresentative.idNumber)) {
+      problems.push({ path: 'body.applicant.legalRepresentative.idNumber', message: badId });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Submits an application: validates everything first, so a refused submission leaves nothing
+ * behind, then takes a case number and starts the case workflow under it. Answers once the
+ * workflow has written the case to the register.
+ */
+export async function submitCase(
+  deps: SubmitDeps,
+  principal: Principal,
+  body: z.infer<typeof submitBody>,
+): Promise<CaseView> {
+  const item = deps.catalog.items.get(body.item);
+  if (!item) {
+    throw new DomainError('unknown_item', `no item ${body.item} in the catalog`, {
+      problems: [{ path: 'body.item', message: `unknown item ${body.item}` }],
+    });
+  }
+  requireDepartment(principal, item.department, `item ${item.code}`);
+
+  const known = new Set(item.materials.map((m) => m.code));
+  const unknown = body.materials.filter((m) => !known.has(m));
+  if (unknown.length > 0) {
+    throw new DomainError('unknown_material', `not materials of ${item.code}: ${unknown.join(', ')}`, {
+      problems: unknown.map((m) => ({ path: 'body.materials', message: `unknown material ${m}` })),
+    });
+  }
+  const identity = checkIdentity(body);
+  if (identity.length > 0) {
+    const code = identity.every((p) => p.path.endsWith('creditCode'))
+      ? 'invalid_credit_code'
+      : 'invalid_identity_number';
+    throw new DomainError(code, identity.map((p) => p.message).join('; '), { problems: identity });
+  }
+
+  const now = new Date();
+  const day = hallDay(now, deps.timeZone);
+  const sequence = await deps.store.allocateCaseSequence(deps.catalog.hall.code, day);
+  const caseNumber = `${deps.catalog.hall.code}-${day}-${String(sequence).padStart(5, '0')}`;
+  const input: CaseInput = {
+    caseNumber,
+    item: snapshotItem(item),
+    applicant: body.applicant,
+    channels: body.channels,
+    materials: [...new Set(body.materials)],
+    receivedAt: body.receivedAt ? new Date(body.receivedAt).toISOString() : now.toISOString(),
+    source: body.receivedAt ? 'takeover' : 'counter',
+    submittedBy: actorOf(principal),
+  };
+
+  const handle = await deps.temporal.workflow.start('caseWorkflow', {
+    workflowId: caseNumber,
+    taskQueue: deps.taskQueue,
+    args: [input],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    searchAttributes: {
+      CaseNumber: [caseNumber],
+      ItemCode: [item.code],
+      Department: [item.department],
+      CaseStatus: ['submitted'],
+    },
+  });
+  return handle.executeUpdate(registeredUpdate);
+}

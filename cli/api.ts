@@ -1,0 +1,52 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Server } from 'node:http';
+import { createApp } from '../api/app';
+import { devTokenAuthenticator } from '../api/auth';
+import { calendarRoutes } from '../api/calendar/router';
+import { SnapshotCalendar } from '../activities/calendarService';
+import { loadConfig, type Config } from '../lib/config';
+import { componentLogger } from '../lib/log';
+import { openRuntime, type Runtime } from '../lib/runtime';
+
+/** Starts the REST API on a runtime and a Temporal client; resolves once it listens. */
+export async function startApi(
+  config: Config,
+  runtime: Runtime,
+  temporal: Client,
+): Promise<Server> {
+  const log = componentLogger('api');
+  const calendar = new SnapshotCalendar(async () => [], config.HALL_TIME_ZONE);
+  const app = createApp({
+    catalog: runtime.catalog,
+    store: runtime.store,
+    temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    timeZone: config.HALL_TIME_ZONE,
+    auth: devTokenAuthenticator(runtime.catalog),
+    log,
+    extraRoutes: calendarRoutes(calendar, config.HALL_TIME_ZONE),
+  });
+  return new Promise((resolve, reject) => {
+    const server = app.listen(config.API_PORT, config.API_HOST, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/** `onedoor api`: serves the REST API until SIGINT/SIGTERM. */
+export async function runApi(_argv: string[]): Promise<number> {
+  const config = loadConfig();
+  const log = componentLogger('api');
+  const runtime = await openRuntime(config, { migrate: true });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const server = await startApi(config, runtime, temporal);
+  log.info({ url: config.PUBLIC_URL }, 'api listening');
+  await new Promise<void>((resolve) => {
+    const stop = () => server.close(() => resolve());
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await connection.close();
+  await runtime.db.destroy();
+  return 0;
+}

@@ -1,0 +1,51 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { SnapshotCalendar } from '../activities/calendarService';
+import { createDocumentService } from '../activities/documentService';
+import { loadConfig, type Config } from '../lib/config';
+import { componentLogger } from '../lib/log';
+import { openRuntime, type Runtime } from '../lib/runtime';
+
+/** Builds the hall's worker over a runtime: workflows bundled from workflows/, real activities. */
+export async function createHallWorker(
+  config: Config,
+  runtime: Runtime,
+  connection: NativeConnection,
+) {
+  const calendar = new SnapshotCalendar(async () => [], config.HALL_TIME_ZONE);
+  const documents = await createDocumentService(config, runtime, calendar);
+  const activities = createActivities({
+    store: runtime.store,
+    calendar,
+    documents: documents.service,
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowsPath: require.resolve('../workflows'),
+    activities,
+  });
+  return { worker, close: documents.close };
+}
+
+/** `onedoor worker`: polls the hall's task queue until SIGINT/SIGTERM. */
+export async function runWorker(_argv: string[]): Promise<number> {
+  const config = loadConfig();
+  const log = componentLogger('worker');
+  const runtime = await openRuntime(config, { migrate: true });
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const { worker, close } = await createHallWorker(config, runtime, connection);
+  log.info(
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS },
+    'worker polling',
+  );
+  try {
+    await worker.run();
+  } finally {
+    await close();
+    await connection.close();
+    await runtime.db.destroy();
+  }
+  return 0;
+}

@@ -1,0 +1,249 @@
+/**
+ * The case model shared by the workflows, the activities and the API. Pure types and data: the
+ * workflow sandbox imports this file, so it must stay free of I/O and Node built-ins.
+ */
+import type { ClockStart, ItemKind, Limit } from '../catalog/types';
+
+/** Where a case stands, from submission to closure. */
+export type CaseStatus =
+  | 'submitted'
+  | 'correctionRequested'
+  | 'refusedToAccept'
+  | 'accepted'
+  | 'concluded'
+  | 'collected'
+  | 'withdrawn';
+
+/** The result of a case once concluded (or ended otherwise). */
+export type CaseOutcome = 'approved' | 'denied' | 'refusedToAccept' | 'withdrawn';
+
+/** Where one department's task stands. */
+export type TaskStatus = 'waiting' | 'open' | 'concluded' | 'cancelled';
+
+/** A department's decision on its task. */
+export type Decision = 'approve' | 'deny';
+
+/** Why a counter refused to accept (LLA art. 32 ¶1). */
+export type RefusalReasonCode = 'notLicensable' | 'wrongOrgan' | 'other';
+
+/** The person who did something to a case, as recorded in the audit trail. */
+export interface Actor {
+  id: string;
+  role: string;
+  department?: string;
+  counter?: string;
+}
+
+/** The applicant, as the register keeps them (full) and documents show them. */
+export interface Applicant {
+  type: 'person' | 'company';
+  name: string;
+  idNumber?: string;
+  creditCode?: string;
+  legalRepresentative?: { name: string; idNumber: string };
+  phone?: string;
+  email?: string;
+  address?: string;
+}
+
+/** The part of a catalog entry a running case needs, frozen at submission. */
+export interface ItemSnapshot {
+  code: string;
+  name: string;
+  kind: ItemKind;
+  department: string;
+  statutoryLimit: Limit;
+  promisedLimit: Limit;
+  clockStartsAt: ClockStart;
+  onTheSpot: boolean;
+  materials: { code: string; name: string }[];
+  tasks: TaskSpec[];
+}
+
+/** One department task a case will open, with its own limits and prerequisites. */
+export interface TaskSpec {
+  code: string;
+  department: string;
+  itemCode: string;
+  role: 'lead' | 'related';
+  title: string;
+  statutoryLimit: Limit;
+  promisedLimit: Limit;
+  clockStartsAt: ClockStart;
+  dependsOn: string[];
+}
+
+/** Everything the case workflow starts from. */
+export interface CaseInput {
+  caseNumber: string;
+  item: ItemSnapshot;
+  applicant: Applicant;
+  channels: string[];
+  materials: string[];
+  receivedAt: string;
+  source: 'counter' | 'takeover';
+  submittedBy: Actor;
+}
+
+/** Everything a department task workflow starts from. */
+export interface TaskInput {
+  caseNumber: string;
+  task: TaskSpec;
+  /** When the task's clock starts (the case's acceptance, or a prerequisite's conclusion). */
+  openedAt: string;
+  /** Receipt of the application, for tasks whose law counts from receipt. */
+  receivedAt: string;
+}
+
+/** What a department task ends with. */
+export interface TaskResult {
+  taskCode: string;
+  department: string;
+  outcome: 'approved' | 'denied' | 'cancelled';
+  reasons?: string;
+  officer?: string;
+  at: string;
+}
+
+/** A department's conclusion, as sent to a task's update. */
+export interface Conclusion {
+  department: string;
+  officer: string;
+  decision: Decision;
+  reasons?: string;
+}
+
+/** The clerk's intake decisions (acceptUpdate, requestCorrectionUpdate, refuseToAcceptUpdate). */
+export interface AcceptRequest {
+  actor: Actor;
+  /** For immediate items: the decision made on the spot at acceptance. */
+  concludeAtIntake?: Decision;
+  reasons?: string;
+}
+
+/** A correction request: every missing material named at once (LLA art. 32 ¶4). */
+export interface CorrectionRequest {
+  actor: Actor;
+  missing: string[];
+}
+
+/** A refusal to accept with its reasons and, for another organ's matter, that organ. */
+export interface RefusalRequest {
+  actor: Actor;
+  reasonCode: RefusalReasonCode;
+  reasons: string;
+  competentOrgan?: string;
+}
+
+/** The task as the case workflow sees it, returned by the status query. */
+export interface TaskView {
+  code: string;
+  department: string;
+  title: string;
+  role: 'lead' | 'related';
+  status: TaskStatus;
+  dependsOn: string[];
+  result?: TaskResult;
+}
+
+/** The live state of a case, answered by caseStatusQuery. */
+export interface CaseView {
+  caseNumber: string;
+  itemCode: string;
+  status: CaseStatus;
+  outcome?: CaseOutcome;
+  acceptedAt?: string;
+  statutoryDueAt?: string;
+  promisedDueAt?: string;
+  dueProvisional?: boolean;
+  missing?: string[];
+  tasks: TaskView[];
+}
+
+/** The state of one department task, answered by taskStatusQuery. */
+export interface TaskStateView {
+  caseNumber: string;
+  taskCode: string;
+  department: string;
+  status: TaskStatus;
+  statutoryDueAt?: string;
+  promisedDueAt?: string;
+  result?: TaskResult;
+}
+
+/** The due moments of a clock, as the calendar activity answers them. */
+export interface ClockDue {
+  clockStartedAt: string;
+  statutoryDueAt: string;
+  promisedDueAt: string;
+  provisional: boolean;
+  calendarVersion: string;
+}
+
+/** Fields of the case row an event sets. */
+export interface CaseChanges {
+  status?: CaseStatus;
+  outcome?: CaseOutcome;
+  acceptedAt?: string;
+  clockStartedAt?: string;
+  statutoryDueAt?: string;
+  promisedDueAt?: string;
+  dueProvisional?: boolean;
+  concludedAt?: string;
+  closedAt?: string;
+  reasonCode?: string;
+  reasons?: string;
+  competentOrgan?: string;
+  missingMaterials?: string[];
+  materials?: string[];
+  counter?: string;
+  clerk?: string;
+  warningLevel?: string;
+}
+
+/** A department task row an event creates or changes. */
+export interface TaskChanges {
+  taskCode: string;
+  department?: string;
+  itemCode?: string;
+  role?: string;
+  title?: string;
+  status?: TaskStatus;
+  decision?: Decision;
+  reasons?: string;
+  officer?: string;
+  openedAt?: string;
+  concludedAt?: string;
+  cancelledAt?: string;
+  cancelReason?: string;
+  statutoryDueAt?: string;
+  promisedDueAt?: string;
+  dueProvisional?: boolean;
+  warningLevel?: string;
+}
+
+/**
+ * One event of a case as the register records it. (stream, seq) is its key: the workflow id and
+ * that workflow's own event counter, identical on every replay, so a second write is a no-op.
+ */
+export interface RegisterEvent {
+  caseNumber: string;
+  stream: string;
+  seq: number;
+  at: string;
+  actor: Actor;
+  action: string;
+  taskCode?: string;
+  details?: Record<string, unknown>;
+  newCase?: CaseInput;
+  caseChanges?: CaseChanges;
+  task?: TaskChanges;
+}
+
+/** The child workflow id of a department task (DESIGN: `<caseNumber>/<taskCode>`). */
+export function taskWorkflowId(caseNumber: string, taskCode: string): string {
+  return `${caseNumber}/${taskCode}`;
+}
+
+/** The system itself, as the actor of automatic steps. */
+export const SYSTEM_ACTOR: Actor = { id: 'onedoor', role: 'system' };

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const repoRoot = path.resolve(__dirname, '..');
+
+/**
+ * Every setting of the hall, read once from the environment at start-up, validated, and passed
+ * in from there. Activities and routers never read process.env.
+ */
+const configSchema = z.object({
+  /** PostgreSQL connection of the register. Default: the private cluster of scripts/postgres.sh. */
+  DATABASE_URL: z.string().url().default('postgres://onedoor:onedoor@127.0.0.1:54329/onedoor'),
+  /** Temporal frontend address. Default: the embedded dev server of scripts/temporal-dev.sh. */
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  /** Temporal namespace of the hall's workflows. */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Task queue the hall's worker polls. */
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('onedoor-cases'),
+  /** Address of the Temporal Web UI, printed for people (the dev server serves it). */
+  TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  /** Port of the REST API. */
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Interface the REST API binds to. */
+  API_HOST: z.string().default('127.0.0.1'),
+  /** Public base URL of the API, printed on documents (verification links). */
+  PUBLIC_URL: z.string().url().default('http://127.0.0.1:3000'),
+  /** Folder of the reference data (catalog, promises, applications). */
+  DATA_PATH: z.string().default(path.join(repoRoot, 'data')),
+  /** The hall's time zone: deadlines fall at the end of a day here, whatever the server's TZ. */
+  HALL_TIME_ZONE: z.string().default('Asia/Shanghai'),
+  /** Dev tokens (see README) are accepted only when this is on; production uses real tokens. */
+  DEV_TOKENS: z
+    .enum(['on', 'off'])
+    .default('on')
+    .transform((v) => v === 'on'),
+  /** Print documents to PDF through Chromium (on), or store their HTML only (off). */
+  DOCUMENTS_PDF: z
+    .enum(['on', 'off'])
+    .default('on')
+    .transform((v) => v === 'on'),
+  /** Secret that signs documents' verification codes. The default is for development only. */
+  DOCUMENT_SECRET: z.string().min(16).default('onedoor-development-secret'),
+  /** Log level of pino. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** The validated settings of one process. */
+export type Config = z.infer<typeof configSchema>;
+
+/** Parses the environment; on any problem lists every one of them at once and throws. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/** The repository root, for finding shipped files (templates, migrations, data). */
+export const REPO_ROOT = repoRoot;

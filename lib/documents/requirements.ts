@@ -1,0 +1,294 @@
+// The data each formal document needs, and the check that refuses to issue one with a legally
+// required field missing. Dates arrive already formatted (e.g. '2026年10月30日'): the documents
+// layer prints, it does not compute deadlines.
+
+/** Fields every document carries: identity, verification and the issuing organ. */
+export interface DocumentBase {
+  /** The document's own number, e.g. '深政务受〔2026〕第000123号'. */
+  documentNumber: string;
+  /** The case this document belongs to. */
+  caseNumber: string;
+  /** Short code printed under the QR code, entered on the verification page. */
+  verificationCode: string;
+  /** Verification address the QR code encodes, e.g. 'http://127.0.0.1:3000/verify/<no>?code=<c>'. */
+  verifyUrl: string;
+  /** The organ in whose name the document is issued (落款). */
+  issuingOrgan: string;
+  /** Date of issue as printed under the signature. */
+  issuedDate: string;
+  /** The seal the paper copy carries, e.g. '深圳市行政服务大厅受理专用章'. */
+  sealName: string;
+  /** Supervision and complaint telephone printed in the footer, e.g. '12345'. */
+  complaintPhone: string;
+  /** The applicant as named on the application. */
+  applicant: Applicant;
+  /** Name of the approval item applied for. */
+  itemName: string;
+}
+
+/** The applicant as printed; the caller masks identity numbers before they get here. */
+export interface Applicant {
+  /** Person's or organisation's name, printed literally (never interpreted as markup). */
+  name: string;
+  /** Identity document or unified social credit code, already masked if need be. */
+  idNumber?: string;
+}
+
+/** One legal fee on a receipt. */
+export interface Fee {
+  /** What the fee is for. */
+  name: string;
+  /** Amount as printed, e.g. '50.00元'. */
+  amount: string;
+  /** Legal basis of the fee, when known. */
+  basis?: string;
+}
+
+/** 受理通知书: the application is accepted and the clock runs. */
+export interface ReceiptData extends DocumentBase {
+  /** When the hall received the application (收到申请). */
+  receivedAt: string;
+  /** When it was accepted (受理). */
+  acceptedAt: string;
+  /** Which of the two moments the statutory limit counts from; omitted when not stated. */
+  limitCountsFrom?: 'received' | 'accepted';
+  /** Statutory limit as printed, e.g. '20个工作日'. */
+  statutoryLimit: string;
+  /** The hall's promised limit, e.g. '10个工作日'. */
+  promisedLimit: string;
+  /** Date by which the hall promises a result. */
+  promisedDate: string;
+  /** True while the promised date rests on holidays not yet published; prints （暂定）. */
+  promisedDateProvisional?: boolean;
+  /** Legal fees; an empty list prints 无. */
+  fees: Fee[];
+  /** Extra ways to follow progress, e.g. 'i深圳 App 办事进度查询'; the QR code is always given. */
+  progressChannels?: string[];
+  /** Counter that took the application, e.g. '综合受理区 A12号窗口'. */
+  counter: string;
+  /** Clerk who took it (name or staff number). */
+  clerk: string;
+}
+
+/** One material the applicant still has to hand in. */
+export interface MissingMaterial {
+  /** Name of the material. */
+  name: string;
+  /** What exactly is missing or wrong, e.g. '原件及复印件各1份，复印件加盖公章'. */
+  requirement?: string;
+}
+
+/** 补正材料通知书: everything missing, told once (行政许可法第三十二条). */
+export interface CorrectionNoticeData extends DocumentBase {
+  /** When the hall received the application. */
+  receivedAt: string;
+  /** Every missing material, all at once. */
+  missingMaterials: MissingMaterial[];
+  /** Date by which to hand them in. */
+  correctionDeadline: string;
+  /** Counter that handles the correction. */
+  counter: string;
+  /** Clerk who issued the notice. */
+  clerk: string;
+}
+
+/** The remedies every adverse decision must name (行政许可法第三十八条). */
+export interface Remedies {
+  /** Organ that hears an administrative review, e.g. '深圳市人民政府'. */
+  reviewOrgan: string;
+  /** Court that hears an administrative suit, e.g. '深圳市福田区人民法院'. */
+  court: string;
+}
+
+/** 不予受理通知书: the application is not accepted. */
+export interface RefusalNoticeData extends DocumentBase, Remedies {
+  /** When the hall received the application. */
+  receivedAt: string;
+  /** Every reason for not accepting it. */
+  reasons: string[];
+  /** Legal provision relied on, e.g. '《中华人民共和国行政许可法》第三十二条第一款第（二）项'. */
+  legalBasis?: string;
+  /** The organ competent for the matter when it is not this one's (第三十二条第一款第（二）项). */
+  competentOrgan?: string;
+}
+
+/** 不予许可决定书: the licence is denied after examination. */
+export interface DenialDecisionData extends DocumentBase, Remedies {
+  /** When the application was accepted. */
+  acceptedAt: string;
+  /** Every reason for the denial. */
+  reasons: string[];
+  /** Legal provision relied on. */
+  legalBasis?: string;
+}
+
+/** 准予许可决定书 with the notice to collect the licence. */
+export interface ApprovalNoticeData extends DocumentBase {
+  /** When the application was accepted. */
+  acceptedAt: string;
+  /** What is granted, e.g. '准予核发《食品经营许可证》'. */
+  grant: string;
+  /** Licence number, when already assigned. */
+  licenceNumber?: string;
+  /** Validity of the licence, e.g. '自2026年10月30日至2031年10月29日'. */
+  validity?: string;
+  /** Where to collect the licence. */
+  collectionPlace: string;
+  /** Opening hours of the collection place. */
+  collectionHours?: string;
+  /** What to bring, e.g. '本通知书及申请人身份证件原件'. */
+  collectionRequirements?: string;
+}
+
+/** Every document kind and the data its template takes. */
+export interface DocumentDataMap {
+  receipt: ReceiptData;
+  correctionNotice: CorrectionNoticeData;
+  refusalNotice: RefusalNoticeData;
+  denialDecision: DenialDecisionData;
+  approvalNotice: ApprovalNoticeData;
+}
+
+/** Name of a document kind; also the name of its template in templates/. */
+export type DocumentKind = keyof DocumentDataMap;
+
+/** The data of one document kind. */
+export type DocumentData<K extends DocumentKind> = DocumentDataMap[K];
+
+// A required field: a non-blank string, a boolean, or a list that must be non-empty and whose
+// elements must each have the listed non-blank fields ('' for a list of strings).
+type Requirement =
+  | { path: string; type: 'text' }
+  | { path: string; type: 'list'; each: readonly string[]; allowEmpty?: boolean };
+
+const BASE: readonly Requirement[] = [
+  { path: 'documentNumber', type: 'text' },
+  { path: 'caseNumber', type: 'text' },
+  { path: 'verificationCode', type: 'text' },
+  { path: 'verifyUrl', type: 'text' },
+  { path: 'issuingOrgan', type: 'text' },
+  { path: 'issuedDate', type: 'text' },
+  { path: 'sealName', type: 'text' },
+  { path: 'complaintPhone', type: 'text' },
+  { path: 'applicant.name', type: 'text' },
+  { path: 'itemName', type: 'text' },
+];
+
+const REMEDIES: readonly Requirement[] = [
+  { path: 'reviewOrgan', type: 'text' },
+  { path: 'court', type: 'text' },
+];
+
+const text = (...paths: string[]): Requirement[] => paths.map((path) => ({ path, type: 'text' }));
+
+/**
+ * The legally required fields of each document kind. Adding a kind (extension, suspension,
+ * urging notices) means adding its data type to DocumentDataMap, an entry here and a template.
+ */
+export const REQUIRED_FIELDS: { readonly [K in DocumentKind]: readonly Requirement[] } = {
+  // 行政许可法第三十二条: a written, sealed and dated acceptance; the hall's promise adds its limit.
+  receipt: [
+    ...BASE,
+    ...text('receivedAt', 'acceptedAt', 'statutoryLimit', 'promisedLimit', 'promisedDate'),
+    // No fees is a legal answer (printed 无), but the caller must say so explicitly.
+    { path: 'fees', type: 'list', each: ['name', 'amount'], allowEmpty: true },
+    ...text('counter', 'clerk'),
+  ],
+  // 第三十二条第一款第（四）项: all the missing content, told at once.
+  correctionNotice: [
+    ...BASE,
+    ...text('receivedAt'),
+    { path: 'missingMaterials', type: 'list', each: ['name'] },
+    ...text('correctionDeadline', 'counter', 'clerk'),
+  ],
+  // 第三十二条 and 第三十八条: reasons in writing and the remedies.
+  refusalNotice: [
+    ...BASE,
+    ...text('receivedAt'),
+    { path: 'reasons', type: 'list', each: [''] },
+    ...REMEDIES,
+  ],
+  // 第三十八条第二款: reasons and the right to review or sue.
+  denialDecision: [
+    ...BASE,
+    ...text('acceptedAt'),
+    { path: 'reasons', type: 'list', each: [''] },
+    ...REMEDIES,
+  ],
+  // 第三十八条第一款 and 第三十九条: what is granted and where to get the licence.
+  approvalNotice: [...BASE, ...text('acceptedAt', 'grant', 'collectionPlace')],
+};
+
+/** Thrown when a document lacks legally required fields; lists all of them at once. */
+export class DocumentIncompleteError extends Error {
+  /** Stable machine-readable code for API responses. */
+  readonly code = 'document_incomplete';
+
+  /** Document kind that was being issued. */
+  readonly kind: string;
+
+  /** Every missing or blank field, as a path such as 'reasons' or 'missingMaterials[1].name'. */
+  readonly missing: string[];
+
+  /** Builds the error for one kind and its missing fields. */
+  constructor(kind: string, missing: string[]) {
+    super(`${kind} cannot be issued: missing ${missing.join(', ')}`);
+    this.name = 'DocumentIncompleteError';
+    this.kind = kind;
+    this.missing = missing;
+  }
+}
+
+/** True for a name of a known document kind. */
+export function isDocumentKind(kind: string): kind is DocumentKind {
+  return Object.prototype.hasOwnProperty.call(REQUIRED_FIELDS, kind);
+}
+
+function lookup(data: unknown, path: string): unknown {
+  let value: unknown = data;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function isBlank(value: unknown): boolean {
+  return typeof value !== 'string' || value.trim() === '';
+}
+
+/** Lists the missing or blank required fields of a document, in declaration order. */
+export function missingFields(kind: DocumentKind, data: unknown): string[] {
+  const missing: string[] = [];
+  for (const req of REQUIRED_FIELDS[kind]) {
+    const value = lookup(data, req.path);
+    if (req.type === 'text') {
+      if (isBlank(value)) missing.push(req.path);
+      continue;
+    }
+    if (!Array.isArray(value) || (value.length === 0 && !req.allowEmpty)) {
+      missing.push(req.path);
+      continue;
+    }
+    value.forEach((element: unknown, index) => {
+      for (const field of req.each) {
+        const inner = field === '' ? element : lookup(element, field);
+        if (isBlank(inner)) missing.push(`${req.path}[${index}]${field === '' ? '' : `.${field}`}`);
+      }
+    });
+  }
+  return missing;
+}
+
+/**
+ * Throws DocumentIncompleteError unless every legally required field of the kind is present and
+ * non-blank; an unknown kind is a programming error and throws a plain Error.
+ */
+export function assertComplete<K extends DocumentKind>(
+  kind: K,
+  data: unknown,
+): asserts data is DocumentData<K> {
+  if (!isDocumentKind(kind)) throw new Error(`unknown document kind: ${String(kind)}`);
+  const missing = missingFields(kind, data);
+  if (missing.length > 0) throw new DocumentIncompleteError(kind, missing);
+}

@@ -1,0 +1,321 @@
+import type { Knex } from 'knex';
+import type { Catalog } from './catalog/types';
+import type { CaseChanges, RegisterEvent, TaskChanges } from './case/model';
+
+/** A case row of the register, as the API shows it. */
+export interface CaseRecord {
+  caseNumber: string;
+  itemCode: string;
+  department: string;
+  kind: string;
+  status: string;
+  outcome: string | null;
+  source: string;
+  applicantType: string;
+  applicantName: string;
+  channels: string[];
+  materials: string[];
+  missingMaterials: string[] | null;
+  counter: string | null;
+  clerk: string | null;
+  receivedAt: string;
+  acceptedAt: string | null;
+  clockStartedAt: string | null;
+  statutoryDueAt: string | null;
+  promisedDueAt: string | null;
+  dueProvisional: boolean;
+  concludedAt: string | null;
+  closedAt: string | null;
+  reasonCode: string | null;
+  reasons: string | null;
+  competentOrgan: string | null;
+  warningLevel: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A department task row of the register. */
+export interface TaskRecord {
+  caseNumber: string;
+  taskCode: string;
+  department: string;
+  itemCode: string;
+  role: string;
+  title: string;
+  status: string;
+  decision: string | null;
+  reasons: string | null;
+  officer: string | null;
+  openedAt: string | null;
+  concludedAt: string | null;
+  cancelledAt: string | null;
+  cancelReason: string | null;
+  statutoryDueAt: string | null;
+  promisedDueAt: string | null;
+  dueProvisional: boolean;
+  warningLevel: string;
+}
+
+/** One line of a case's audit trail. */
+export interface AuditRecord {
+  seq: number;
+  stream: string;
+  at: string;
+  actor: string;
+  actorRole: string;
+  action: string;
+  taskCode: string | null;
+  details: Record<string, unknown>;
+}
+
+/** Filters of the case list. */
+export interface CaseFilter {
+  status?: string;
+  department?: string;
+  item?: string;
+  page: number;
+  pageSize: number;
+}
+
+const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const toCamel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+const JSON_COLUMNS = new Set(['channels', 'materials', 'missing_materials', 'applicant', 'details']);
+
+function toRow(changes: Record<string, unknown>): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) continue;
+    const column = toSnake(key);
+    row[column] = JSON_COLUMNS.has(column) ? JSON.stringify(value) : value;
+  }
+  return row;
+}
+
+function fromRow<T>(row: Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    out[toCamel(key)] = value instanceof Date ? value.toISOString() : value;
+  }
+  return out as T;
+}
+
+/**
+ * The register's store: every read and write of PostgreSQL goes through these intent-named
+ * methods. Activities call the writes; the API calls the reads.
+ */
+export class RegisterStore {
+  constructor(readonly db: Knex) {}
+
+  /** Loads the validated catalog into the register; running it again changes nothing new. */
+  async seedCatalog(catalog: Catalog): Promise<{ departments: number; items: number }> {
+    await this.db.transaction(async (trx) => {
+      const departments = [...catalog.departments.values()].map((d) => ({
+        code: d.code,
+        name: d.name,
+        name_en: d.nameEn,
+        has_own_system: d.hasOwnSystem,
+      }));
+      await trx('departments').insert(departments).onConflict('code').merge();
+      const items = [...catalog.items.values()].map((i) => ({
+        code: i.code,
+        department: i.department,
+        kind: i.kind,
+        name: i.name,
+        statutory_days: i.statutoryLimit.days,
+        statutory_unit: i.statutoryLimit.unit,
+        promised_days: i.promisedLimit.days,
+        promised_unit: i.promisedLimit.unit,
+        entry: JSON.stringify(i),
+        catalog_version: catalog.version,
+      }));
+      await trx('items').insert(items).onConflict('code').merge();
+    });
+    return { departments: catalog.departments.size, items: catalog.items.size };
+  }
+
+  /**
+   * Hands out the next number of the hall's day. The upsert takes the row lock, so concurrent
+   * intakes queue on it and each gets its own number; a number is never handed out again.
+   */
+  async allocateCaseSequence(hall: string, day: string): Promise<number> {
+    const rows = (await this.db('case_number_counters')
+      .insert({ hall, day, last: 1 })
+      .onConflict(['hall', 'day'])
+      .merge({ last: this.db.raw('case_number_counters.last + 1') })
+      .returning('last')) as { last: number }[];
+    return rows[0].last;
+  }
+
+  /**
+   * Records one event and its projection in one transaction. The audit row's unique
+   * (stream, seq) makes a retried or replayed write a no-op; returns whether it was new.
+   */
+  async applyEvent(event: RegisterEvent): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      const inserted = await trx('audit_trail')
+        .insert({
+          case_number: event.caseNumber,
+          stream: event.stream,
+          seq: event.seq,
+          at: event.at,
+          actor: event.actor.id,
+          actor_role: event.actor.role,
+          action: event.action,
+          task_code: event.taskCode ?? null,
+          details: JSON.stringify(event.details ?? {}),
+        })
+        .onConflict(['stream', 'seq'])
+        .ignore()
+        .returning('id');
+      if (inserted.length === 0) return false;
+
+      if (event.newCase) await this.insertCase(trx, event);
+      if (event.caseChanges) await this.updateCase(trx, event.caseNumber, event.caseChanges, event.at);
+      if (event.task) await this.upsertTask(trx, event.caseNumber, event.task, event.at);
+      return true;
+    });
+  }
+
+  private async insertCase(trx: Knex.Transaction, event: RegisterEvent): Promise<void> {
+    const c = event.newCase!;
+    await trx('cases').insert({
+      case_number: c.caseNumber,
+      item_code: c.item.code,
+      department: c.item.department,
+      kind: c.item.kind,
+      status: 'submitted',
+      source: c.source,
+      applicant_type: c.applicant.type,
+      applicant_name: c.applicant.name,
+      applicant: JSON.stringify(c.applicant),
+      channels: JSON.stringify(c.channels),
+      materials: JSON.stringify(c.materials),
+      counter: c.submittedBy.counter ?? null,
+      clerk: c.submittedBy.id,
+      received_at: c.receivedAt,
+      created_at: event.at,
+      updated_at: event.at,
+    });
+  }
+
+  private async updateCase(
+    trx: Knex.Transaction,
+    caseNumber: string,
+    changes: CaseChanges,
+    at: string,
+  ): Promise<void> {
+    await trx('cases')
+      .where({ case_number: caseNumber })
+      .update({ ...toRow({ ...changes }), updated_at: at });
+  }
+
+  private async upsertTask(
+    trx: Knex.Transaction,
+    caseNumber: string,
+    task: TaskChanges,
+    at: string,
+  ): Promise<void> {
+    const row = { ...toRow({ ...task }), case_number: caseNumber, updated_at: at };
+    const exists = await trx('department_tasks')
+      .where({ case_number: caseNumber, task_code: task.taskCode })
+      .first('task_code');
+    if (exists) {
+      await trx('department_tasks')
+        .where({ case_number: caseNumber, task_code: task.taskCode })
+        .update(row);
+    } else {
+      await trx('department_tasks').insert(row);
+    }
+  }
+
+  /** One case of the register, or undefined. */
+  async getCase(caseNumber: string): Promise<CaseRecord | undefined> {
+    const row = (await this.db('cases').where({ case_number: caseNumber }).first()) as
+      | Record<string, unknown>
+      | undefined;
+    if (!row) return undefined;
+    delete row.applicant;
+    return fromRow<CaseRecord>(row);
+  }
+
+  /** The applicant of a case as recorded (personal data: for documents and notifications). */
+  async getApplicant(caseNumber: string): Promise<Record<string, unknown> | undefined> {
+    const row = (await this.db('cases').where({ case_number: caseNumber }).first('applicant')) as
+      | { applicant: Record<string, unknown> }
+      | undefined;
+    return row?.applicant;
+  }
+
+  /** The department tasks of a case, in the order they were opened. */
+  async getTasks(caseNumber: string): Promise<TaskRecord[]> {
+    const rows = (await this.db('department_tasks')
+      .where({ case_number: caseNumber })
+      .orderBy([{ column: 'opened_at', order: 'asc', nulls: 'last' }, 'task_code'])) as Record<
+      string,
+      unknown
+    >[];
+    return rows.map((r) => fromRow<TaskRecord>(r));
+  }
+
+  /** The audit trail of a case: who did what, when. */
+  async getTimeline(caseNumber: string): Promise<AuditRecord[]> {
+    const rows = (await this.db('audit_trail')
+      .where({ case_number: caseNumber })
+      .orderBy([{ column: 'at' }, { column: 'id' }])
+      .select('seq', 'stream', 'at', 'actor', 'actor_role', 'action', 'task_code', 'details')) as Record<
+      string,
+      unknown
+    >[];
+    return rows.map((r) => fromRow<AuditRecord>(r));
+  }
+
+  /** A page of cases, newest first, with the total count for the filter. */
+  async listCases(filter: CaseFilter): Promise<{ total: number; cases: CaseRecord[] }> {
+    const base = this.db('cases').modify((q) => {
+      if (filter.status) q.where('status', filter.status);
+      if (filter.item) q.where('item_code', filter.item);
+      if (filter.department) {
+        // A department sees the cases it leads and the joint cases it holds a task in.
+        q.where((w) =>
+          w.where('department', filter.department!).orWhereExists((sub) =>
+            sub
+              .select(this.db.raw('1'))
+              .from('department_tasks')
+              .whereRaw('department_tasks.case_number = cases.case_number')
+              .andWhere('department_tasks.department', filter.department!),
+          ),
+        );
+      }
+    });
+    const [{ count }] = (await base.clone().count({ count: '*' })) as { count: string }[];
+    const rows = (await base
+      .clone()
+      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'case_number', order: 'desc' }])
+      .limit(filter.pageSize)
+      .offset((filter.page - 1) * filter.pageSize)
+      .select(this.db.raw('cases.*'))) as Record<string, unknown>[];
+    return {
+      total: Number(count),
+      cases: rows.map((r) => {
+        delete r.applicant;
+        return fromRow<CaseRecord>(r);
+      }),
+    };
+  }
+
+  /** Counts of cases by outcome and department, for the summary. */
+  async countByOutcome(): Promise<{ department: string; status: string; outcome: string | null; n: number }[]> {
+    const rows = (await this.db('cases')
+      .select('department', 'status', 'outcome')
+      .count({ n: '*' })
+      .groupBy('department', 'status', 'outcome')
+      .orderBy(['department', 'status'])) as {
+      department: string;
+      status: string;
+      outcome: string | null;
+      n: string;
+    }[];
+    return rows.map((r) => ({ ...r, n: Number(r.n) }));
+  }
+}

@@ -1,0 +1,12 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { HallActivities } from '../activities';
+
+/**
+ * The activities as workflows call them. Register writes and document issues are idempotent by
+ * their event key, so Temporal's retries are safe; a department system that is down is retried
+ * with backoff for as long as it takes.
+ */
+export const hall = proxyActivities<HallActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});

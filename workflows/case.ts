@@ -1,0 +1,402 @@
+/**
+ * The case workflow (办件): one per application, its workflow id the case number. It takes the
+ * clerk's intake decision, opens the department tasks (one child workflow each), joins their
+ * results, and closes the case. Everything it decides is written to the register by activities.
+ */
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  Actor,
+  CaseChanges,
+  CaseInput,
+  CaseOutcome,
+  CaseStatus,
+  CaseView,
+  RegisterEvent,
+  TaskChanges,
+  TaskResult,
+  TaskSpec,
+  TaskView,
+} from '../lib/case/model';
+import { SYSTEM_ACTOR, taskWorkflowId } from '../lib/case/model';
+import type { ErrorCode } from '../lib/errors';
+import { hall } from './activities';
+import { departmentTaskWorkflow } from './departmentTask';
+import {
+  acceptUpdate,
+  cancelTaskSignal,
+  caseStatusQuery,
+  collectUpdate,
+  refuseToAcceptUpdate,
+  registeredUpdate,
+  requestCorrectionUpdate,
+  supplementUpdate,
+  withdrawUpdate,
+} from './messages';
+
+/** Raises a business refusal that the API maps to its HTTP status by code. */
+function refuse(code: ErrorCode, message: string): never {
+  throw ApplicationFailure.nonRetryable(message, code);
+}
+
+interface TaskSlot {
+  spec: TaskSpec;
+  status: TaskView['status'];
+  result?: TaskResult;
+}
+
+/** Runs one case from submission to closure. */
+export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
+  const { caseNumber, item } = input;
+  const stream = workflowInfo().workflowId;
+  const materialCodes = new Set(item.materials.map((m) => m.code));
+
+  let seq = 0;
+  let registered = false;
+  // Handlers change it between awaits, so the compiler must not narrow it from this initial value.
+  let status = 'submitted' as CaseStatus;
+  let outcome: CaseOutcome | undefined;
+  let materials = [...input.materials];
+  let missing: string[] | undefined;
+  let acceptedAt: string | undefined;
+  let clock: { statutoryDueAt: string; promisedDueAt: string; provisional: boolean } | undefined;
+  const tasks = new Map<string, TaskSlot>(
+    item.tasks.map((spec) => [spec.code, { spec, status: 'waiting' }]),
+  );
+  const finished: TaskResult[] = [];
+  let runningChildren = 0;
+  let intakeDone = false;
+
+  const now = (): string => new Date().toISOString();
+  const record = (
+    action: string,
+    actor: Actor,
+    extra: Partial<Pick<RegisterEvent, 'details' | 'newCase' | 'taskCode'>> & {
+      caseChanges?: CaseChanges;
+      task?: TaskChanges;
+    } = {},
+  ): Promise<boolean> =>
+    hall.recordEvent({ caseNumber, stream, seq: ++seq, at: now(), actor, action, ...extra });
+
+  const setStatus = (next: CaseStatus): void => {
+    status = next;
+    upsertSearchAttributes({ CaseStatus: [next] });
+  };
+
+  const view = (): CaseView => ({
+    caseNumber,
+    itemCode: item.code,
+    status,
+    outcome,
+    acceptedAt,
+    statutoryDueAt: clock?.statutoryDueAt,
+    promisedDueAt: clock?.promisedDueAt,
+    dueProvisional: clock?.provisional,
+    missing,
+    tasks: [...tasks.values()].map((t) => ({
+      code: t.spec.code,
+      department: t.spec.department,
+      title: t.spec.title,
+      role: t.spec.role,
+      status: t.status,
+      dependsOn: t.spec.dependsOn,
+      result: t.result,
+    })),
+  });
+
+  const requireIntake = (): void => {
+    if (status === 'correctionRequested') {
+      refuse('invalid_state', 'materials were requested; record the supplement first');
+    }
+    if (status !== 'submitted') refuse('already_decided', `the case is already ${status}`);
+  };
+
+  setHandler(caseStatusQuery, view);
+
+  setHandler(registeredUpdate, async () => {
+    await condition(() => registered);
+    return view();
+  });
+
+  setHandler(
+    acceptUpdate,
+    async (req) => {
+      setStatus('accepted');
+      // A case taken over from a department's register was accepted there when it was received.
+      acceptedAt = input.source === 'takeover' ? input.receivedAt : now();
+      const clockStart = item.clockStartsAt === 'receipt' ? input.receivedAt : acceptedAt;
+      const due = await hall.computeClock({
+        start: clockStart,
+        statutoryLimit: item.statutoryLimit,
+        promisedLimit: item.promisedLimit,
+      });
+      clock = due;
+      upsertSearchAttributes({ DueAt: [new Date(due.promisedDueAt)] });
+      await record('accepted', req.actor, {
+        caseChanges: {
+          status: 'accepted',
+          acceptedAt,
+          clockStartedAt: due.clockStartedAt,
+          statutoryDueAt: due.statutoryDueAt,
+          promisedDueAt: due.promisedDueAt,
+          dueProvisional: due.provisional,
+          counter: req.actor.counter,
+          clerk: req.actor.id,
+        },
+        details: { calendarVersion: due.calendarVersion },
+      });
+      await hall.issueDocument({ caseNumber, kind: 'receipt', eventKey: `${stream}#${seq}` });
+      if (req.concludeAtIntake && status === 'accepted') {
+        // An immediate item (即办件) is decided on the spot by the accepting counter.
+        const decided: CaseOutcome = req.concludeAtIntake === 'approve' ? 'approved' : 'denied';
+        await conclude(decided, req.actor, req.reasons);
+      }
+      intakeDone = true;
+      return view();
+    },
+    {
+      validator: (req) => {
+        requireIntake();
+        if (req.concludeAtIntake && item.kind !== 'immediate') {
+          refuse('invalid_state', `item ${item.code} is not decided on the spot at intake`);
+        }
+        if (req.concludeAtIntake === 'deny' && !req.reasons?.trim()) {
+          refuse('validation_failed', 'a denial needs its reasons');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    requestCorrectionUpdate,
+    async (req) => {
+      setStatus('correctionRequested');
+      missing = [...req.missing];
+      await record('correctionRequested', req.actor, {
+        caseChanges: { status, missingMaterials: missing },
+        details: { missing },
+      });
+      await hall.issueDocument({ caseNumber, kind: 'correctionNotice', eventKey: `${stream}#${seq}` });
+      return view();
+    },
+    {
+      validator: (req) => {
+        requireIntake();
+        const unknown = req.missing.filter((code: string) => !materialCodes.has(code));
+        if (req.missing.length === 0) refuse('validation_failed', 'name at least one material');
+        if (unknown.length > 0) {
+          refuse('unknown_material', `not materials of ${item.code}: ${unknown.join(', ')}`);
+        }
+      },
+    },
+  );
+
+  setHandler(
+    supplementUpdate,
+    async (req) => {
+      materials = [...new Set([...materials, ...req.materials])];
+      const stillMissing = (missing ?? []).filter((code) => !materials.includes(code));
+      missing = stillMissing.length > 0 ? stillMissing : undefined;
+      if (!missing) setStatus('submitted');
+      await record('supplemented', req.actor, {
+        caseChanges: { status, materials, missingMaterials: missing ?? [] },
+        details: { materials: req.materials },
+      });
+      return view();
+    },
+    {
+      validator: (req) => {
+        if (status !== 'correctionRequested') {
+          refuse('invalid_state', 'no materials were requested for this case');
+        }
+        const unknown = req.materials.filter((code: string) => !materialCodes.has(code));
+        if (unknown.length > 0) {
+          refuse('unknown_material', `not materials of ${item.code}: ${unknown.join(', ')}`);
+        }
+      },
+    },
+  );
+
+  setHandler(
+    refuseToAcceptUpdate,
+    async (req) => {
+      setStatus('refusedToAccept');
+      outcome = 'refusedToAccept';
+      await record('refusedToAccept', req.actor, {
+        caseChanges: {
+          status,
+          outcome,
+          reasonCode: req.reasonCode,
+          reasons: req.reasons,
+          competentOrgan: req.competentOrgan,
+          closedAt: now(),
+        },
+      });
+      await hall.issueDocument({ caseNumber, kind: 'refusalNotice', eventKey: `${stream}#${seq}` });
+      return view();
+    },
+    {
+      validator: (req) => {
+        requireIntake();
+        if (!req.reasons.trim()) refuse('validation_failed', 'a refusal needs its reasons');
+        if (req.reasonCode === 'wrongOrgan' && !req.competentOrgan?.trim()) {
+          refuse('validation_failed', 'name the competent organ when the matter is another’s');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    withdrawUpdate,
+    async (req) => {
+      setStatus('withdrawn');
+      outcome = 'withdrawn';
+      await record('withdrawn', req.actor, {
+        caseChanges: { status, outcome, reasons: req.reasons, closedAt: now() },
+      });
+      await cancelOpenTasks('the applicant withdrew the application');
+      return view();
+    },
+    {
+      validator: (_req) => {
+        if (!['submitted', 'correctionRequested', 'accepted'].includes(status)) {
+          refuse('invalid_state', `a ${status} case can no longer be withdrawn`);
+        }
+      },
+    },
+  );
+
+  setHandler(
+    collectUpdate,
+    async (req) => {
+      setStatus('collected');
+      await record('collected', req.actor, { caseChanges: { status, closedAt: now() } });
+      return view();
+    },
+    {
+      validator: (_req) => {
+        if (status !== 'concluded' || outcome !== 'approved') {
+          refuse('invalid_state', 'only an approved case has a licence to collect');
+        }
+      },
+    },
+  );
+
+  async function conclude(result: CaseOutcome, actor: Actor, reasons?: string): Promise<void> {
+    setStatus('concluded');
+    outcome = result;
+    const closes = result !== 'approved';
+    await record('concluded', actor, {
+      caseChanges: { status, outcome, reasons, concludedAt: now(), closedAt: closes ? now() : undefined },
+    });
+    const kind = result === 'approved' ? 'approvalNotice' : 'denialDecision';
+    await hall.issueDocument({ caseNumber, kind, eventKey: `${stream}#${seq}` });
+  }
+
+  /** Cancels every task not yet concluded: running children by signal, waiting ones here. */
+  async function cancelOpenTasks(reason: string): Promise<void> {
+    for (const slot of tasks.values()) {
+      if (slot.status === 'open') {
+        slot.status = 'cancelled';
+        const child = getExternalWorkflowHandle(taskWorkflowId(caseNumber, slot.spec.code));
+        await child.signal(cancelTaskSignal, { reason });
+      } else if (slot.status === 'waiting') {
+        slot.status = 'cancelled';
+        await record('taskCancelled', SYSTEM_ACTOR, {
+          taskCode: slot.spec.code,
+          task: { taskCode: slot.spec.code, status: 'cancelled', cancelledAt: now(), cancelReason: reason },
+        });
+      }
+    }
+  }
+
+  /** Starts every waiting task whose prerequisites have all been approved (copyToRelated). */
+  async function openReadyTasks(): Promise<void> {
+    for (const slot of tasks.values()) {
+      if (slot.status !== 'waiting') continue;
+      const ready = slot.spec.dependsOn.every((dep) => tasks.get(dep)?.result?.outcome === 'approved');
+      if (!ready) continue;
+      slot.status = 'open';
+      runningChildren++;
+      const child = await startChild(departmentTaskWorkflow, {
+        workflowId: taskWorkflowId(caseNumber, slot.spec.code),
+        args: [{ caseNumber, task: slot.spec, openedAt: now(), receivedAt: input.receivedAt }],
+        searchAttributes: {
+          CaseNumber: [caseNumber],
+          ItemCode: [slot.spec.itemCode],
+          Department: [slot.spec.department],
+          CaseStatus: ['open'],
+        },
+      });
+      child
+        .result()
+        .then((result) => {
+          slot.result = result;
+          if (slot.status === 'open') slot.status = result.outcome === 'cancelled' ? 'cancelled' : 'concluded';
+          finished.push(result);
+          runningChildren--;
+        })
+        .catch(() => {
+          // A task workflow fails only when an operator terminates it; the case then waits for
+          // an operator too, and the register still shows the task as open.
+        });
+    }
+  }
+
+  // Submission: the register row comes first, so the API can answer with the case at once.
+  await record('submitted', input.submittedBy, {
+    newCase: input,
+    details: { materials: input.materials, source: input.source },
+  });
+  registered = true;
+
+  // Intake is over when the case is refused, withdrawn, or accepted with its receipt issued.
+  await condition(() => intakeDone || ['refusedToAccept', 'withdrawn'].includes(status));
+
+  if (status === 'accepted' && outcome === undefined) {
+    // The tasks are in the register from acceptance on, so supervisors see the whole case.
+    for (const slot of tasks.values()) {
+      await record('taskPlanned', SYSTEM_ACTOR, {
+        taskCode: slot.spec.code,
+        task: {
+          taskCode: slot.spec.code,
+          department: slot.spec.department,
+          itemCode: slot.spec.itemCode,
+          role: slot.spec.role,
+          title: slot.spec.title,
+          status: 'waiting',
+        },
+      });
+    }
+    await openReadyTasks();
+    while (status === 'accepted') {
+      await condition(() => finished.length > 0 || status !== 'accepted');
+      if (status !== 'accepted') break;
+      const result = finished.shift()!;
+      if (result.outcome === 'denied') {
+        const denials = [...tasks.values()].filter((t) => t.result?.outcome === 'denied');
+        const reasons = denials.map((t) => `${t.spec.department}: ${t.result!.reasons}`).join('\n');
+        await cancelOpenTasks(`${result.department} denied its task`);
+        await conclude('denied', SYSTEM_ACTOR, reasons);
+        break;
+      }
+      await openReadyTasks();
+      const allApproved = [...tasks.values()].every((t) => t.result?.outcome === 'approved');
+      if (allApproved) await conclude('approved', SYSTEM_ACTOR);
+    }
+  }
+
+  // An approved case stays open until the licence is collected; the others are closed now. A
+  // cancelled child must finish recording its cancellation before the parent closes over it.
+  await condition(() => status !== 'concluded' || outcome !== 'approved');
+  await condition(() => runningChildren === 0 && allHandlersFinished());
+  return view();
+}

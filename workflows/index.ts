@@ -1,0 +1,3 @@
+/** The workflows the hall's worker runs. */
+export { caseWorkflow } from './case';
+export { departmentTaskWorkflow } from './departmentTask';
