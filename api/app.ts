@@ -19,6 +19,7 @@ export interface AppDeps {
   temporal: Client;
   taskQueue: string;
   timeZone: string;
+  caseNumberPrefix: string;
   auth: Authenticator;
   log: pino.Logger;
   /** Routes of other resources (calendar, supervision, documents) added by their modules. */

@@ -22,6 +22,7 @@ export async function startApi(
     temporal,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     timeZone: config.HALL_TIME_ZONE,
+    caseNumberPrefix: config.CASE_NUMBER_PREFIX ?? runtime.catalog.hall.code,
     auth: devTokenAuthenticator(runtime.catalog),
     log,
     extraRoutes: calendarRoutes(calendar, config.HALL_TIME_ZONE),

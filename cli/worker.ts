@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime as SdkRuntime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { createDocumentService } from '../activities/documentService';
@@ -6,12 +6,22 @@ import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
 import { openRuntime, type Runtime } from '../lib/runtime';
 
+let sdkRuntimeInstalled = false;
+
+/** Quiets the SDK's own logger to warnings: the hall logs its steps itself. Once per process. */
+function installSdkRuntime(): void {
+  if (sdkRuntimeInstalled) return;
+  sdkRuntimeInstalled = true;
+  SdkRuntime.install({ logger: new DefaultLogger('WARN') });
+}
+
 /** Builds the hall's worker over a runtime: workflows bundled from workflows/, real activities. */
 export async function createHallWorker(
   config: Config,
   runtime: Runtime,
   connection: NativeConnection,
 ) {
+  installSdkRuntime();
   const calendar = new SnapshotCalendar(async () => [], config.HALL_TIME_ZONE);
   const documents = await createDocumentService(config, runtime, calendar);
   const activities = createActivities({

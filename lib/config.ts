@@ -40,6 +40,11 @@ const configSchema = z.object({
     .transform((v) => v === 'on'),
   /** Secret that signs documents' verification codes. The default is for development only. */
   DOCUMENT_SECRET: z.string().min(16).default('onedoor-development-secret'),
+  /** Prefix of case numbers; defaults to the catalog's hall code (SZ-SMZX). */
+  CASE_NUMBER_PREFIX: z
+    .string()
+    .regex(/^[A-Z0-9-]+$/)
+    .optional(),
   /** Log level of pino. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -172,7 +172,9 @@ export class RegisterStore {
 
       if (event.newCase) await this.insertCase(trx, event);
       if (event.caseChanges) await this.updateCase(trx, event.caseNumber, event.caseChanges, event.at);
-      if (event.task) await this.upsertTask(trx, event.caseNumber, event.task, event.at);
+      for (const task of [...(event.tasks ?? []), ...(event.task ? [event.task] : [])]) {
+        await this.upsertTask(trx, event.caseNumber, task, event.at);
+      }
       return true;
     });
   }

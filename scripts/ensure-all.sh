@@ -5,6 +5,7 @@
 #   scripts/ensure-all.sh
 # Silent when all is already in place.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$REPO/scripts/ensure-system.sh"

@@ -6,6 +6,7 @@
 # Node >= 20, npm and Go cannot come from Debian 12 (too old): they are checked only.
 # Silent when everything is already there.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PG_BIN="/usr/lib/postgresql/15/bin"

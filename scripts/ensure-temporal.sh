@@ -5,6 +5,7 @@
 # Does nothing when .tools/temporal is already v1.5.1. The first build takes minutes;
 # its full output goes to .tools/temporal-build.log.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TEMPORAL_CLI_VERSION="1.5.1"
@@ -22,7 +23,7 @@ is_current() {
   [[ "$out" == "temporal version $TEMPORAL_CLI_VERSION "* ]] && return 0
   command -v go >/dev/null 2>&1 || return 1
   out="$(go version -m "$BIN" 2>/dev/null)" || return 1
-  [[ "$out" =~ [[:space:]]mod[[:space:]]+$MODULE[[:space:]]+v$TEMPORAL_CLI_VERSION[[:space:]] ]]
+  [[ "$out" =~ [[:space:]]mod[[:space:]]+${MODULE}[[:space:]]+v${TEMPORAL_CLI_VERSION}[[:space:]] ]]
 }
 
 # Another `go install` of the CLI (e.g. started by hand) writing to our GOBIN?
@@ -48,11 +49,11 @@ is_current && exit 0
 
 others="$(other_build_pids)"
 if [[ -n "$others" ]]; then
-  log "a go install of the Temporal CLI is already running (pid $(echo $others)); waiting for it..."
+  log "a go install of the Temporal CLI is already running (pid ${others//$'\n'/ }); waiting for it..."
   start=$SECONDS
   while [[ -n "$(other_build_pids)" ]]; do
-    sleep 10
-    log "  ...still waiting for the running build ($((SECONDS - start)) s)"
+    sleep 1
+    (((SECONDS - start) % 10 == 0)) && log "  ...still waiting for the running build ($((SECONDS - start)) s)"
   done
   is_current && { log "Temporal CLI v$TEMPORAL_CLI_VERSION is ready"; exit 0; }
   log "that build did not produce v$TEMPORAL_CLI_VERSION; building it here"
@@ -73,8 +74,13 @@ while kill -0 "$build_pid" 2>/dev/null; do
     sleep 1
     kill -0 "$build_pid" 2>/dev/null || break 2
   done
-  last="$(tail -n 1 "$BUILD_LOG" 2>/dev/null || true)"
-  log "  ...$((SECONDS - start)) s, $(grep -vc '^go: downloading' "$BUILD_LOG" 2>/dev/null || true) packages compiled (${last:0:70})"
+  n="$(grep -vc '^go: downloading' "$BUILD_LOG" 2>/dev/null || true)"
+  if ((n > 0)); then
+    last="$(tail -n 1 "$BUILD_LOG" 2>/dev/null || true)"
+    log "  ...$((SECONDS - start)) s, $n packages compiled (last: ${last:0:60})"
+  else
+    log "  ...$((SECONDS - start)) s, still building"
+  fi
 done
 rc=0
 wait "$build_pid" || rc=$?

@@ -12,6 +12,7 @@
 # Auth: trust on the Unix socket, scram-sha-256 (password onedoor) on TCP.
 # With DATABASE_URL set, `start` does nothing: that database is used instead.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PG_BIN="/usr/lib/postgresql/15/bin"
@@ -148,6 +149,11 @@ cmd_start() {
   fi
   [[ -x "$PG_BIN/pg_ctl" ]] || die "PostgreSQL 15 is not installed (run scripts/ensure-system.sh)"
   if pg_running; then
+    local running_port
+    running_port="$(sed -n 4p "$PGDATA/postmaster.pid" 2>/dev/null || true)"
+    if [[ -n "$running_port" && "$running_port" != "$PG_PORT" ]]; then
+      die "PostgreSQL ($PGDATA) is already running on port $running_port, not $PG_PORT; stop it first"
+    fi
     ensure_role_and_db
     return 0
   fi

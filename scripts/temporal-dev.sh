@@ -4,19 +4,23 @@
 # Defaults: --port $TEMPORAL_PORT (7233), --ui-port $TEMPORAL_UI_PORT (8233), --name hall,
 # --db $DATA_DIR/temporal/NAME.db (kept across restarts, so workflows survive them).
 # Files: $DATA_DIR/temporal-NAME.pid, .log, .addr. Binds 127.0.0.1 only.
-# Registers the search attributes CaseNumber, ItemCode, CaseStatus (Keyword),
-# Department (KeywordList: a joint case involves several departments), DueAt (Datetime).
+# Registers the search attributes CaseNumber, ItemCode, Department, CaseStatus (Keyword)
+# and DueAt (Datetime), as workflows/searchAttributes.ts declares them (a case carries its
+# lead department; each department task of a joint case is a child workflow with its own).
+# start-dev keeps the types already in an existing db: `start` checks them and fails if
+# they differ (delete that db to re-register, losing its workflows).
 # `start` waits (60 s at most) until the cluster health check is SERVING; it is silent
 # when the server is already running. With TEMPORAL_ADDRESS set, `start` does nothing.
 # `status` prints one line on stdout; exit 0 running, 3 stopped.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TEMPORAL="$TOOLS_DIR/temporal"
 SEARCH_ATTRIBUTES=(
   CaseNumber=Keyword
   ItemCode=Keyword
-  Department=KeywordList
+  Department=Keyword
   CaseStatus=Keyword
   DueAt=Datetime
 )
@@ -109,7 +113,25 @@ cmd_start() {
   printf '%s\n' "$pid" >"$PID_FILE"
   printf '127.0.0.1:%s\n' "$port" >"$ADDR_FILE"
   wait_healthy "$pid" "127.0.0.1:$port"
+  check_search_attributes "$pid" "127.0.0.1:$port"
   log "Temporal dev server '$name' is SERVING at 127.0.0.1:$port"
+}
+
+# Fails (stopping the server) when the db holds a search attribute with another type.
+check_search_attributes() {
+  local pid="$1" addr="$2" json sa key type want bad=()
+  json="$("$TEMPORAL" operator search-attribute list --address "$addr" -o json 2>&1)" ||
+    die "could not list search attributes at $addr: $json"
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do
+    key="${sa%%=*}" type="${sa#*=}"
+    want="INDEXED_VALUE_TYPE_$(sed -E 's/([a-z])([A-Z])/\1_\2/g' <<<"$type" | tr '[:lower:]' '[:upper:]')"
+    [[ "$json" == *"\"$key\": \"$want\""* ]] || bad+=("$key (want $type)")
+  done
+  if ((${#bad[@]})); then
+    kill -TERM "$pid" 2>/dev/null || true
+    rm -f "$PID_FILE" "$ADDR_FILE"
+    die "$db has search attributes of other types: ${bad[*]}; delete it (its workflows go with it) and start again"
+  fi
 }
 
 wait_healthy() {
@@ -136,8 +158,7 @@ cmd_stop() {
   fi
   log "stopping Temporal dev server '$name' (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 150); do
+  for _ in $(seq 1 150); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done

@@ -51,6 +51,10 @@ interface TaskSlot {
   spec: TaskSpec;
   status: TaskView['status'];
   result?: TaskResult;
+  /** Its child workflow is being started: shown as waiting until the server confirms it. */
+  starting?: boolean;
+  /** A cancellation that arrived while the child was starting, delivered once it runs. */
+  cancelRequested?: string;
 }
 
 /** Runs one case from submission to closure. */
@@ -79,7 +83,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   const record = (
     action: string,
     actor: Actor,
-    extra: Partial<Pick<RegisterEvent, 'details' | 'newCase' | 'taskCode'>> & {
+    extra: Partial<Pick<RegisterEvent, 'details' | 'newCase' | 'taskCode' | 'tasks'>> & {
       caseChanges?: CaseChanges;
       task?: TaskChanges;
     } = {},
@@ -154,6 +158,20 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         details: { calendarVersion: due.calendarVersion },
       });
       await hall.issueDocument({ caseNumber, kind: 'receipt', eventKey: `${stream}#${seq}` });
+      if (!req.concludeAtIntake && status === 'accepted') {
+        // The tasks are in the register before the clerk's call returns, so every department
+        // involved, and the supervisors, see the whole case from acceptance on.
+        await record('tasksPlanned', SYSTEM_ACTOR, {
+          tasks: [...tasks.values()].map((slot) => ({
+            taskCode: slot.spec.code,
+            department: slot.spec.department,
+            itemCode: slot.spec.itemCode,
+            role: slot.spec.role,
+            title: slot.spec.title,
+            status: 'waiting',
+          })),
+        });
+      }
       if (req.concludeAtIntake && status === 'accepted') {
         // An immediate item (即办件) is decided on the spot by the accepting counter.
         const decided: CaseOutcome = req.concludeAtIntake === 'approve' ? 'approved' : 'denied';
@@ -308,6 +326,8 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         slot.status = 'cancelled';
         const child = getExternalWorkflowHandle(taskWorkflowId(caseNumber, slot.spec.code));
         await child.signal(cancelTaskSignal, { reason });
+      } else if (slot.starting) {
+        slot.cancelRequested = reason;
       } else if (slot.status === 'waiting') {
         slot.status = 'cancelled';
         await record('taskCancelled', SYSTEM_ACTOR, {
@@ -321,10 +341,10 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   /** Starts every waiting task whose prerequisites have all been approved (copyToRelated). */
   async function openReadyTasks(): Promise<void> {
     for (const slot of tasks.values()) {
-      if (slot.status !== 'waiting') continue;
+      if (slot.status !== 'waiting' || slot.starting) continue;
       const ready = slot.spec.dependsOn.every((dep) => tasks.get(dep)?.result?.outcome === 'approved');
       if (!ready) continue;
-      slot.status = 'open';
+      slot.starting = true;
       runningChildren++;
       const child = await startChild(departmentTaskWorkflow, {
         workflowId: taskWorkflowId(caseNumber, slot.spec.code),
@@ -336,6 +356,12 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
           CaseStatus: ['open'],
         },
       });
+      slot.starting = false;
+      slot.status = 'open';
+      if (slot.cancelRequested) {
+        slot.status = 'cancelled';
+        await child.signal(cancelTaskSignal, { reason: slot.cancelRequested });
+      }
       child
         .result()
         .then((result) => {
@@ -362,20 +388,6 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   await condition(() => intakeDone || ['refusedToAccept', 'withdrawn'].includes(status));
 
   if (status === 'accepted' && outcome === undefined) {
-    // The tasks are in the register from acceptance on, so supervisors see the whole case.
-    for (const slot of tasks.values()) {
-      await record('taskPlanned', SYSTEM_ACTOR, {
-        taskCode: slot.spec.code,
-        task: {
-          taskCode: slot.spec.code,
-          department: slot.spec.department,
-          itemCode: slot.spec.itemCode,
-          role: slot.spec.role,
-          title: slot.spec.title,
-          status: 'waiting',
-        },
-      });
-    }
     await openReadyTasks();
     while (status === 'accepted') {
       await condition(() => finished.length > 0 || status !== 'accepted');

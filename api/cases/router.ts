@@ -13,6 +13,7 @@ import {
   supplementUpdate,
   withdrawUpdate,
 } from '../../workflows/messages';
+import type { departmentTaskWorkflow } from '../../workflows/departmentTask';
 import { actorOf, requireDepartment, type Principal } from '../auth';
 import { route, type RouteSpec } from '../route';
 import {
@@ -159,13 +160,23 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
         requireDepartment(principal, task.department, `task ${task.code}`);
         if (task.status === 'waiting') throw new DomainError('invalid_state', `task ${task.code} is waiting for its prerequisites`);
         if (task.status === 'cancelled') throw new DomainError('task_cancelled', `task ${task.code} was cancelled`);
-        const child = temporal.workflow.getHandle(taskWorkflowId(params.caseNumber, task.code));
-        const result = await onWorkflow(params.caseNumber, () =>
-          child.executeUpdate(concludeUpdate, {
-            args: [{ department: principal.department!, officer: principal.id, decision: body.decision, reasons: body.reasons }],
-          }),
-        );
-        return { body: { task: result } };
+        const child = temporal.workflow.getHandle<typeof departmentTaskWorkflow>(taskWorkflowId(params.caseNumber, task.code));
+        try {
+          const result = await onWorkflow(params.caseNumber, () =>
+            child.executeUpdate(concludeUpdate, {
+              args: [{ department: principal.department!, officer: principal.id, decision: body.decision, reasons: body.reasons }],
+            }),
+          );
+          return { body: { task: result } };
+        } catch (err) {
+          if (!(err instanceof DomainError) || err.code !== 'invalid_state') throw err;
+          // The task closed meanwhile: the same conclusion again is answered with the first one.
+          const done = await child.result();
+          const same = done.outcome === (body.decision === 'approve' ? 'approved' : 'denied');
+          if (same) return { body: { task: done } };
+          if (done.outcome === 'cancelled') throw new DomainError('task_cancelled', `task ${task.code} was cancelled`);
+          throw new DomainError('conflicting_conclusion', `task ${task.code} is already ${done.outcome}`);
+        }
       },
     }),
 

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Catalog, Item } from '../../lib/catalog/types';
 import type { CaseInput, CaseView, ItemSnapshot } from '../../lib/case/model';
@@ -17,6 +17,8 @@ export interface SubmitDeps {
   temporal: Client;
   taskQueue: string;
   timeZone: string;
+  /** Prefix of case numbers (the hall code unless configured). */
+  caseNumberPrefix: string;
 }
 
 /** The item fields a running case needs, frozen at submission so a catalog edit can't move it. */
@@ -98,10 +100,7 @@ export async function submitCase(
 
   const now = new Date();
   const day = hallDay(now, deps.timeZone);
-  const sequence = await deps.store.allocateCaseSequence(deps.catalog.hall.code, day);
-  const caseNumber = `${deps.catalog.hall.code}-${day}-${String(sequence).padStart(5, '0')}`;
-  const input: CaseInput = {
-    caseNumber,
+  const base: Omit<CaseInput, 'caseNumber'> = {
     item: snapshotItem(item),
     applicant: body.applicant,
     channels: body.channels,
@@ -111,17 +110,29 @@ export async function submitCase(
     submittedBy: actorOf(principal),
   };
 
-  const handle = await deps.temporal.workflow.start('caseWorkflow', {
-    workflowId: caseNumber,
-    taskQueue: deps.taskQueue,
-    args: [input],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    searchAttributes: {
-      CaseNumber: [caseNumber],
-      ItemCode: [item.code],
-      Department: [item.department],
-      CaseStatus: ['submitted'],
-    },
-  });
-  return handle.executeUpdate(registeredUpdate);
+  // A number whose workflow id Temporal already holds (a register restored from an older backup)
+  // is skipped, never reused: the next one is taken.
+  for (let attempt = 0; ; attempt++) {
+    const sequence = await deps.store.allocateCaseSequence(deps.caseNumberPrefix, day);
+    const caseNumber = `${deps.caseNumberPrefix}-${day}-${String(sequence).padStart(5, '0')}`;
+    const input: CaseInput = { caseNumber, ...base };
+    try {
+      const handle = await deps.temporal.workflow.start('caseWorkflow', {
+        workflowId: caseNumber,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        searchAttributes: {
+          CaseNumber: [caseNumber],
+          ItemCode: [item.code],
+          // The lead department; each task workflow carries its own department.
+          Department: [item.department],
+          CaseStatus: ['submitted'],
+        },
+      });
+      return await handle.executeUpdate(registeredUpdate);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 20) throw err;
+    }
+  }
 }

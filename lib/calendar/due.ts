@@ -6,8 +6,9 @@
 // - Civil Code art. 201: the day the period starts is not counted; counting begins the next day.
 // - Civil Code art. 203: if the last day is a statutory rest day, the period ends on the day after
 //   the rest ends; the last day ends at 24:00.
-// - LLA art. 45 (hearings, testing, expert review...) and the correction rules: time spent in those
-//   steps is not counted, which callers express as suspensions.
+// - LLA art. 45: time needed for hearings, tenders, testing, expert review and the like is not
+//   counted in the limit; callers pass those periods as suspensions. (After a correction, LLA
+//   art. 32, the clock starts afresh: callers pass the completion moment as `start`.)
 // Pure module (no I/O, no clock, no environment), safe for Temporal's workflow sandbox.
 import {
   type CalendarSource,

@@ -238,6 +238,8 @@ export interface RegisterEvent {
   newCase?: CaseInput;
   caseChanges?: CaseChanges;
   task?: TaskChanges;
+  /** Several task rows at once (the plan of a case's tasks at acceptance). */
+  tasks?: TaskChanges[];
 }
 
 /** The child workflow id of a department task (DESIGN: `<caseNumber>/<taskCode>`). */

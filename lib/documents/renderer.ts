@@ -114,6 +114,11 @@ async function launchBrowser(opts: Resolved): Promise<BrowserHandle> {
       userDataDir,
       args: opts.args,
       timeout: opts.launchTimeoutMs,
+      // Puppeteer's SIGINT handler calls process.exit(130), which would cut the host's graceful
+      // shutdown short; the host calls close(), and puppeteer still kills the browser on exit.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
     });
     return { browser, userDataDir, dead: false, slots: new Set() };
   } catch (err) {
@@ -246,7 +251,8 @@ export class PdfRenderer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
-      for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('PdfRenderer is closed'));
+      for (const waiter of this.waiters.splice(0))
+        waiter.reject(new Error('PdfRenderer is closed'));
       await Promise.allSettled([...this.inFlight]);
       if (this.launching) await this.launching.catch(ignore);
       const handle = this.handle;
@@ -321,7 +327,8 @@ export class PdfRenderer {
 
   private release(): void {
     const next = this.waiters.shift();
-    if (next) next.resolve(); // the permit passes straight to the next waiter
+    if (next)
+      next.resolve(); // the permit passes straight to the next waiter
     else this.active--;
   }
 

@@ -1,0 +1,189 @@
+// Document rendering benchmark: K documents through the warm pool (one at a time, then as many
+// at once as the pool has pages) against K/10 with a browser launched per document.
+// Usage: npx tsx bench/documents.ts [K]   (K defaults to 100)
+import { PdfRenderer, renderWithFreshBrowser } from '../lib/documents/renderer';
+import type { DocumentBase, DocumentData, DocumentKind } from '../lib/documents/requirements';
+import { TemplateSet } from '../lib/documents/templates';
+
+const K = Number(process.argv[2] ?? process.env.BENCH_DOCUMENTS ?? 100);
+if (!Number.isInteger(K) || K < 10) throw new Error('K must be an integer >= 10');
+const POOL_SIZE = 2;
+
+function base(i: number): DocumentBase {
+  const no = String(i).padStart(6, '0');
+  return {
+    documentNumber: `深政务〔2026〕第${no}号`,
+    caseNumber: `SZ2026-${no}`,
+    verificationCode: `K7Q${no}`,
+    verifyUrl: `http://127.0.0.1:3000/verify/SZ2026-${no}?code=K7Q${no}`,
+    issuingOrgan: '深圳市市场监督管理局',
+    issuedDate: '2026年10月16日',
+    sealName: '深圳市行政服务大厅受理专用章',
+    complaintPhone: '12345',
+    applicant: { name: `深圳市示例贸易有限公司${no}` },
+    itemName: '食品经营许可证核发',
+  };
+}
+
+const remedies = { reviewOrgan: '深圳市人民政府', court: '深圳市福田区人民法院' };
+
+// One document of each kind in turn, each with its own numbers, so no two HTMLs are equal.
+function documentFor(i: number): { [K in DocumentKind]: [K, DocumentData<K>] }[DocumentKind] {
+  const b = base(i);
+  switch (i % 5) {
+    case 0:
+      return [
+        'receipt',
+        {
+          ...b,
+          receivedAt: '2026年10月16日 09:30',
+          acceptedAt: '2026年10月16日 10:05',
+          statutoryLimit: '20个工作日',
+          promisedLimit: '5个工作日',
+          promisedDate: '2026年10月23日',
+          fees: [],
+          counter: '综合受理区A12号窗口',
+          clerk: '李明',
+        },
+      ];
+    case 1:
+      return [
+        'correctionNotice',
+        {
+          ...b,
+          receivedAt: '2026年10月16日 09:30',
+          missingMaterials: [{ name: '食品安全管理制度文本' }, { name: '经营场所平面布局图' }],
+          correctionDeadline: '2026年10月30日',
+          counter: '综合受理区A12号窗口',
+          clerk: '李明',
+        },
+      ];
+    case 2:
+      return [
+        'refusalNotice',
+        {
+          ...b,
+          ...remedies,
+          receivedAt: '2026年10月16日',
+          reasons: ['申请事项依法不属于本机关职权范围'],
+          competentOrgan: '深圳市规划和自然资源局',
+        },
+      ];
+    case 3:
+      return [
+        'denialDecision',
+        { ...b, ...remedies, acceptedAt: '2026年10月16日', reasons: ['经营场所不符合要求'] },
+      ];
+    default:
+      return [
+        'approvalNotice',
+        {
+          ...b,
+          acceptedAt: '2026年10月16日',
+          grant: '准予核发《食品经营许可证》',
+          collectionPlace: '深圳市行政服务大厅一楼出件窗口',
+        },
+      ];
+  }
+}
+
+interface Summary {
+  label: string;
+  n: number;
+  median: number;
+  p99: number;
+  mean: number;
+  perSecond: number;
+}
+
+// Nearest-rank percentile: with 10 samples p99 is simply the slowest one.
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function summarise(label: string, samples: number[], wallMs: number): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    label,
+    n: samples.length,
+    median: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+    perSecond: (samples.length / wallMs) * 1000,
+  };
+}
+
+// Renders every document with `concurrency` workers and returns each render's latency.
+async function measure(
+  htmls: string[],
+  concurrency: number,
+  render: (html: string) => Promise<Buffer>,
+): Promise<{ samples: number[]; wallMs: number }> {
+  const samples: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < htmls.length) {
+      const html = htmls[next++];
+      const t0 = performance.now();
+      const pdf = await render(html);
+      samples.push(performance.now() - t0);
+      if (pdf.length < 1000) throw new Error('suspiciously small PDF');
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { samples, wallMs: performance.now() - started };
+}
+
+async function main(): Promise<void> {
+  const templates = TemplateSet.load();
+  const t0 = performance.now();
+  const htmls = Array.from({ length: K }, (_, i) => {
+    const [kind, data] = documentFor(i);
+    return templates.render(kind, data as never);
+  });
+  const templateMs = (performance.now() - t0) / K;
+
+  const renderer = new PdfRenderer({ poolSize: POOL_SIZE });
+  const results: Summary[] = [];
+  try {
+    await renderer.start();
+    // Warm-up: open both pages and let Chromium load the fonts once.
+    await measure(htmls.slice(0, 2 * POOL_SIZE), POOL_SIZE, (h) => renderer.render(h));
+    const seq = await measure(htmls, 1, (h) => renderer.render(h));
+    results.push(summarise('warm pool, 1 at a time', seq.samples, seq.wallMs));
+    const par = await measure(htmls, POOL_SIZE, (h) => renderer.render(h));
+    results.push(summarise(`warm pool, ${POOL_SIZE} at a time`, par.samples, par.wallMs));
+  } finally {
+    await renderer.close();
+  }
+  const fresh = await measure(htmls.slice(0, K / 10), 1, (h) => renderWithFreshBrowser(h));
+  results.push(summarise('fresh browser per doc', fresh.samples, fresh.wallMs));
+
+  const rows = [
+    ['', ...results.map((r) => r.label)],
+    ['documents', ...results.map((r) => String(r.n))],
+    ['median ms', ...results.map((r) => r.median.toFixed(1))],
+    ['p99 ms', ...results.map((r) => r.p99.toFixed(1))],
+    ['mean ms', ...results.map((r) => r.mean.toFixed(1))],
+    ['docs/s', ...results.map((r) => r.perSecond.toFixed(1))],
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  for (const row of rows) {
+    console.log(
+      row
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+        .join('   '),
+    );
+  }
+  console.log(`template rendering (Handlebars + QR): ${templateMs.toFixed(2)} ms per document`);
+  const warm = results[0].median;
+  console.log(
+    `goal <= 60 ms median warm: ${warm <= 60 ? 'met' : 'NOT met'} (${warm.toFixed(1)} ms)`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

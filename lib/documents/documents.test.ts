@@ -1,0 +1,443 @@
+// Renders the real templates to PDF through the real Chromium and reads the result back with
+// poppler, so a test passes only if the text is really in the PDF, as mapped glyphs.
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import test, { type ExecutionContext } from 'ava';
+import QRCode from 'qrcode';
+
+import { PdfRenderer } from './renderer';
+import {
+  assertComplete,
+  DocumentIncompleteError,
+  type ApprovalNoticeData,
+  type CorrectionNoticeData,
+  type DenialDecisionData,
+  type DocumentBase,
+  type ReceiptData,
+  type RefusalNoticeData,
+} from './requirements';
+import { qrImageDataUrl, TemplateSet } from './templates';
+
+const run = promisify(execFile);
+const templates = TemplateSet.load();
+
+const base: DocumentBase = {
+  documentNumber: '深政务受〔2026〕第000123号',
+  caseNumber: 'SZ2026-0001234',
+  verificationCode: 'K7Q29XMA',
+  verifyUrl: 'http://127.0.0.1:3000/verify/SZ2026-0001234-R?code=K7Q29XMA',
+  issuingOrgan: '深圳市市场监督管理局',
+  issuedDate: '2026年10月16日',
+  sealName: '深圳市行政服务大厅受理专用章',
+  complaintPhone: '0755-12345',
+  applicant: { name: '深圳市示例贸易有限公司002', idNumber: '91440300MA5000022Q' },
+  itemName: '食品经营许可证核发',
+};
+
+const receipt: ReceiptData = {
+  ...base,
+  receivedAt: '2026年10月16日 09:30',
+  acceptedAt: '2026年10月16日 10:05',
+  limitCountsFrom: 'accepted',
+  statutoryLimit: '20个工作日',
+  promisedLimit: '5个工作日',
+  promisedDate: '2026年10月23日',
+  promisedDateProvisional: true,
+  fees: [],
+  progressChannels: ['“i深圳”App'],
+  counter: '综合受理区A12号窗口',
+  clerk: '李明',
+};
+
+const correction: CorrectionNoticeData = {
+  ...base,
+  documentNumber: '深政务补〔2026〕第000045号',
+  receivedAt: '2026年10月16日 09:30',
+  missingMaterials: [
+    { name: '食品安全管理制度文本', requirement: '加盖公章的原件1份' },
+    { name: '经营场所平面布局图' },
+  ],
+  correctionDeadline: '2026年10月30日',
+  counter: '综合受理区A12号窗口',
+  clerk: '李明',
+};
+
+const refusal: RefusalNoticeData = {
+  ...base,
+  documentNumber: '深政务不受〔2026〕第000007号',
+  receivedAt: '2026年10月16日 09:30',
+  reasons: ['申请事项依法不需要取得行政许可', '申请事项依法不属于本机关职权范围'],
+  legalBasis: '《中华人民共和国行政许可法》第三十二条第一款第（二）项',
+  competentOrgan: '深圳市规划和自然资源局',
+  reviewOrgan: '深圳市人民政府',
+  court: '深圳市福田区人民法院',
+};
+
+const denial: DenialDecisionData = {
+  ...base,
+  documentNumber: '深市监不许〔2026〕第000003号',
+  acceptedAt: '2026年10月16日',
+  reasons: ['经现场核查，经营场所与污染源距离不符合食品安全要求'],
+  reviewOrgan: '深圳市人民政府',
+  court: '深圳市福田区人民法院',
+};
+
+const approval: ApprovalNoticeData = {
+  ...base,
+  documentNumber: '深市监许〔2026〕第000088号',
+  acceptedAt: '2026年10月16日',
+  grant: '准予核发《食品经营许可证》',
+  licenceNumber: 'JY14403000000888',
+  validity: '自2026年10月23日至2031年10月22日',
+  collectionPlace: '深圳市行政服务大厅一楼出件窗口',
+  collectionHours: '工作日9:00—12:00、14:00—18:00',
+  collectionRequirements: '本决定书及申请人身份证件原件',
+};
+
+// pdftotext -layout breaks lines and pads columns; compare with all whitespace removed.
+const squash = (s: string): string => s.replace(/\s+/g, '');
+
+async function tempDir(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-doc-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function pdfText(t: ExecutionContext, pdf: Buffer, name: string): Promise<string> {
+  const file = path.join(await tempDir(t), `${name}.pdf`);
+  await writeFile(file, pdf);
+  const { stdout } = await run('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-']);
+  return stdout;
+}
+
+function assertContains(t: ExecutionContext, text: string, expected: readonly string[]): void {
+  const flat = squash(text);
+  for (const fragment of expected) {
+    t.true(flat.includes(squash(fragment)), `PDF text lacks ${JSON.stringify(fragment)}`);
+  }
+}
+
+function newRenderer(t: ExecutionContext, options?: ConstructorParameters<typeof PdfRenderer>[0]) {
+  const renderer = new PdfRenderer(options);
+  t.teardown(() => renderer.close());
+  return renderer;
+}
+
+const remedies = (text: string): boolean => /六十日|60日/.test(text) && /六个月|6个月/.test(text);
+
+test.serial('every document kind renders to a PDF carrying its legal fields', async (t) => {
+  const renderer = newRenderer(t);
+  const common = [base.caseNumber, base.applicant.name, base.itemName, base.issuedDate];
+  const docs = [
+    {
+      kind: 'receipt',
+      html: templates.render('receipt', receipt),
+      expect: [
+        '受理通知书',
+        receipt.documentNumber,
+        receipt.receivedAt,
+        receipt.acceptedAt,
+        '20个工作日',
+        '5个工作日',
+        '2026年10月23日（暂定）',
+        '收费项目无',
+        receipt.counter,
+        receipt.clerk,
+        base.verificationCode,
+        '深圳市行政服务大厅',
+        base.sealName,
+        base.complaintPhone,
+      ],
+    },
+    {
+      kind: 'correctionNotice',
+      html: templates.render('correctionNotice', correction),
+      expect: [
+        '补正材料通知书',
+        correction.documentNumber,
+        '食品安全管理制度文本',
+        '加盖公章的原件1份',
+        '经营场所平面布局图',
+        '2026年10月30日',
+      ],
+    },
+    {
+      kind: 'refusalNotice',
+      html: templates.render('refusalNotice', refusal),
+      expect: [
+        '不予受理通知书',
+        refusal.documentNumber,
+        ...refusal.reasons,
+        '深圳市规划和自然资源局',
+        '行政复议法',
+        '行政诉讼法',
+        '深圳市人民政府',
+        '深圳市福田区人民法院',
+      ],
+    },
+    {
+      kind: 'denialDecision',
+      html: templates.render('denialDecision', denial),
+      expect: [
+        '不予许可决定书',
+        denial.documentNumber,
+        ...denial.reasons,
+        '深圳市人民政府',
+        '深圳市福田区人民法院',
+      ],
+    },
+    {
+      kind: 'approvalNotice',
+      html: templates.render('approvalNotice', approval),
+      expect: [
+        '准予许可决定书',
+        approval.documentNumber,
+        '准予核发《食品经营许可证》',
+        'JY14403000000888',
+        '深圳市行政服务大厅一楼出件窗口',
+      ],
+    },
+  ];
+  // All at once, so the two pages of the pool really work in parallel.
+  const pdfs = await Promise.all(docs.map((doc) => renderer.render(doc.html)));
+  for (const [i, doc] of docs.entries()) {
+    const pdf = pdfs[i];
+    t.is(pdf.subarray(0, 5).toString('latin1'), '%PDF-', doc.kind);
+    const text = await pdfText(t, pdf, doc.kind);
+    assertContains(t, text, [...common, ...doc.expect]);
+    if (doc.kind === 'refusalNotice' || doc.kind === 'denialDecision') {
+      t.true(remedies(text), `${doc.kind} names the 60-day review and 6-month suit limits`);
+    }
+  }
+  t.true(renderer.stats().pagesOpened <= 2, 'the pool never exceeds its size');
+});
+
+test.serial('an applicant name with HTML and Handlebars syntax is printed literally', async (t) => {
+  const renderer = newRenderer(t, { poolSize: 1 });
+  const name = '<script>x</script>{{evil}}<b>{{x}}</b>';
+  const html = templates.render('refusalNotice', { ...refusal, applicant: { name } });
+  t.false(html.includes('<script>x'), 'markup is escaped in the HTML');
+  t.false(html.includes('<b>{{x}}'), 'markup is escaped in the HTML');
+  const text = await pdfText(t, await renderer.render(html), 'escaping');
+  assertContains(t, text, [name]);
+});
+
+test.serial(
+  'the receipt renders as visible CJK glyphs from an embedded Noto CJK font',
+  async (t) => {
+    const renderer = newRenderer(t, { poolSize: 1 });
+    const pdf = await renderer.render(templates.render('receipt', receipt));
+    const dir = await tempDir(t);
+    const file = path.join(dir, 'receipt.pdf');
+    await writeFile(file, pdf);
+
+    // Real glyph mapping: the title comes back as Unicode text, not as boxes or nothing.
+    const { stdout: text } = await run('pdftotext', ['-enc', 'UTF-8', file, '-']);
+    t.true(squash(text).includes('受理通知书'));
+
+    // Chromium embeds CFF-based OpenType (Noto CJK is one) as Type 3 fonts, which pdffonts lists
+    // without a name; the font descriptor still names the face it came from.
+    const { stdout: fonts } = await run('pdffonts', [file]);
+    const rows = fonts.split('\n').slice(2).filter(Boolean);
+    t.true(rows.length > 0, 'fonts are listed');
+    t.true(
+      rows.every((row) => /\byes\s+(yes|no)\s+yes\b/.test(row)),
+      'every font is embedded and has a Unicode map',
+    );
+    const named = /Noto(Serif|Sans)CJK/i.test(fonts);
+    const described = /\/FontName\s*\/[A-Z]{6}\+Noto(Serif|Sans)CJKsc-/.test(
+      pdf.toString('latin1'),
+    );
+    t.true(named || described, 'a Noto CJK SC face is embedded');
+
+    // 50 dpi: 414 x 585 pixels. PGM is parsed here; the PNG is for a human to look at.
+    await run('pdftoppm', ['-r', '50', '-f', '1', '-l', '1', '-png', file, path.join(dir, 'page')]);
+    await run('pdftoppm', [
+      '-r',
+      '50',
+      '-f',
+      '1',
+      '-l',
+      '1',
+      '-gray',
+      file,
+      path.join(dir, 'page'),
+    ]);
+    const pgm = await readFile(path.join(dir, 'page-1.pgm'));
+    const header = /^P5\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(pgm.subarray(0, 64).toString('latin1'));
+    t.truthy(header, 'pdftoppm wrote a PGM');
+    if (!header) return;
+    const [width, height] = [Number(header[1]), Number(header[2])];
+    const pixels = pgm.subarray(header[0].length);
+    t.is(pixels.length, width * height);
+    let dark = 0;
+    for (const value of pixels) if (value < 160) dark++;
+    const ratio = dark / pixels.length;
+    t.true(ratio > 0.01 && ratio < 0.4, `ink covers ${(ratio * 100).toFixed(1)}% of the page`);
+    // The title band (about 25-45 px from the top at 50 dpi) must hold ink: glyphs, not nothing.
+    let titleInk = 0;
+    for (let y = 20; y < 60; y++) {
+      for (let x = Math.floor(width * 0.3); x < Math.floor(width * 0.7); x++) {
+        if (pixels[y * width + x] < 160) titleInk++;
+      }
+    }
+    t.true(titleInk > 100, `title band has ${titleInk} dark pixels`);
+    if (process.env.DOCUMENTS_KEEP_PNG) {
+      await writeFile(process.env.DOCUMENTS_KEEP_PNG, await readFile(path.join(dir, 'page-1.png')));
+    }
+  },
+);
+
+test.serial('the page makes no network request and runs no script', async (t) => {
+  let hits = 0;
+  const server = http.createServer((_req, res) => {
+    hits++;
+    res.end('x');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const renderer = newRenderer(t, { poolSize: 1 });
+  const html =
+    `<!doctype html><html><head><meta charset="utf-8">` +
+    `<link rel="stylesheet" href="${origin}/style.css"></head><body>` +
+    `<p>离线</p><img src="${origin}/image.png"><iframe src="${origin}/frame"></iframe>` +
+    `<script>document.body.append('SCRIPT-RAN')</script>` +
+    `<img src="${qrImageDataUrl('data urls still load')}"></body></html>`;
+  const text = await pdfText(t, await renderer.render(html), 'offline');
+  t.true(text.includes('离线'));
+  t.false(text.includes('SCRIPT-RAN'));
+  t.is(hits, 0);
+});
+
+test.serial('a page is replaced after maxDocumentsPerPage documents', async (t) => {
+  const renderer = newRenderer(t, { poolSize: 1, maxDocumentsPerPage: 2 });
+  const html = '<!doctype html><meta charset="utf-8"><p>recycle</p>';
+  for (let i = 0; i < 5; i++) await renderer.render(html);
+  t.like(renderer.stats(), {
+    browserLaunches: 1,
+    pagesOpened: 3,
+    pagesRecycled: 2,
+    documentsRendered: 5,
+  });
+});
+
+test.serial('a render in flight when the browser dies is retried on a new browser', async (t) => {
+  const renderer = newRenderer(t, { poolSize: 1 });
+  const html = templates.render('receipt', receipt);
+  await renderer.render(html);
+  const pid = renderer.browserProcessId();
+  t.truthy(pid);
+  const inFlight = renderer.render(html);
+  // Give the render time to reach Chromium, then kill Chromium under it.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  process.kill(pid as number, 'SIGKILL');
+  const pdf = await inFlight;
+  assertContains(t, await pdfText(t, pdf, 'retried'), ['受理通知书', receipt.caseNumber]);
+  t.like(renderer.stats(), { browserLaunches: 2, retries: 1 });
+  t.not(renderer.browserProcessId(), pid);
+
+  // A browser that dies while idle is relaunched by the next render.
+  process.kill(renderer.browserProcessId() as number, 'SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await renderer.render(html);
+  t.like(renderer.stats(), { browserLaunches: 3 });
+});
+
+test('assertComplete refuses a denial with empty reasons, naming every missing field', (t) => {
+  const error = t.throws(
+    () => assertComplete('denialDecision', { ...denial, reasons: [], court: ' ' }),
+    { instanceOf: DocumentIncompleteError },
+  );
+  t.is(error?.code, 'document_incomplete');
+  t.deepEqual(error?.missing, ['reasons', 'court']);
+
+  const blank = t.throws(() => assertComplete('refusalNotice', { ...refusal, reasons: ['  '] }), {
+    instanceOf: DocumentIncompleteError,
+  });
+  t.deepEqual(blank?.missing, ['reasons[0]']);
+});
+
+test('assertComplete refuses a receipt without a promised date', (t) => {
+  const rest: Partial<ReceiptData> = { ...receipt };
+  delete rest.promisedDate;
+  const error = t.throws(() => assertComplete('receipt', { ...rest, caseNumber: '' }), {
+    instanceOf: DocumentIncompleteError,
+  });
+  t.deepEqual(error?.missing, ['caseNumber', 'promisedDate']);
+  t.regex(error?.message ?? '', /promisedDate/);
+});
+
+test('assertComplete checks lists element by element and accepts complete data', (t) => {
+  const error = t.throws(
+    () =>
+      assertComplete('correctionNotice', {
+        ...correction,
+        missingMaterials: [{ name: '' }, { name: '营业执照' }],
+        applicant: {},
+      }),
+    { instanceOf: DocumentIncompleteError },
+  );
+  t.deepEqual(error?.missing, ['applicant.name', 'missingMaterials[0].name']);
+  t.throws(() => assertComplete('receipt', { ...receipt, fees: undefined }), {
+    instanceOf: DocumentIncompleteError,
+  });
+  for (const [kind, data] of [
+    ['receipt', receipt],
+    ['correctionNotice', correction],
+    ['refusalNotice', refusal],
+    ['denialDecision', denial],
+    ['approvalNotice', approval],
+  ] as const) {
+    t.notThrows(() => assertComplete(kind, data), kind);
+  }
+});
+
+test('TemplateSet.render refuses incomplete data and escapes what it prints', (t) => {
+  t.throws(() => templates.render('refusalNotice', { ...refusal, reasons: [] }), {
+    instanceOf: DocumentIncompleteError,
+  });
+  const html = templates.render('approvalNotice', { ...approval, grant: '"><img src=x>' });
+  t.false(html.includes('"><img src=x>'));
+  t.true(html.includes('&quot;&gt;&lt;img src&#x3D;x&gt;'));
+  t.false(html.includes('（暂定）'), 'only a provisional receipt carries the mark');
+  t.true(templates.render('receipt', receipt).includes('（暂定）'));
+  t.false(
+    templates
+      .render('receipt', { ...receipt, promisedDateProvisional: false })
+      .includes('（暂定）'),
+  );
+});
+
+test('the QR image encodes verifyUrl with the qrcode package', (t) => {
+  const url = receipt.verifyUrl;
+  const dataUrl = qrImageDataUrl(url);
+  t.true(dataUrl.startsWith('data:image/svg+xml;base64,'));
+  const svg = Buffer.from(dataUrl.split(',')[1], 'base64').toString('utf8');
+  const { modules } = QRCode.create(url, { errorCorrectionLevel: 'M' });
+  const box = modules.size + 8;
+  t.true(svg.includes(`viewBox="0 0 ${box} ${box}"`));
+  // Every dark module is drawn exactly once: the runs' widths add up to the dark count.
+  const drawn = [...svg.matchAll(/h(\d+)v1/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  t.is(drawn, [...modules.data].filter(Boolean).length);
+  // Handlebars escapes the base64 padding '=' as &#x3D;, which HTML decodes back in the attribute.
+  t.true(templates.render('receipt', receipt).includes(dataUrl.replaceAll('=', '&#x3D;')));
+});
+
+// zbarimg (Debian zbar-tools) is not a project dependency; where it is installed, this proves
+// the printed code, not just the SVG, decodes back to verifyUrl.
+const hasZbar = spawnSync('zbarimg', ['--version']).status === 0;
+(hasZbar ? test.serial : test.skip)('the printed QR code decodes to verifyUrl', async (t) => {
+  const renderer = newRenderer(t, { poolSize: 1 });
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'qr.pdf');
+  await writeFile(file, await renderer.render(templates.render('denialDecision', denial)));
+  await run('pdftoppm', ['-r', '150', '-f', '1', '-l', '1', '-png', file, path.join(dir, 'qr')]);
+  const { stdout } = await run('zbarimg', ['-q', '--raw', path.join(dir, 'qr-1.png')]);
+  t.is(stdout.trim(), denial.verifyUrl);
+});
