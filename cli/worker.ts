@@ -1,4 +1,10 @@
-import { DefaultLogger, NativeConnection, Runtime as SdkRuntime, Worker } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime as SdkRuntime,
+  Worker,
+} from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { createDocumentService } from '../activities/documentService';
@@ -6,13 +12,23 @@ import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
 import { openRuntime, type Runtime } from '../lib/runtime';
 
-let sdkRuntimeInstalled = false;
-
-/** Quiets the SDK's own logger to warnings: the hall logs its steps itself. Once per process. */
-function installSdkRuntime(): void {
-  if (sdkRuntimeInstalled) return;
-  sdkRuntimeInstalled = true;
+// The SDK's own logger is quieted to warnings (the hall logs its steps itself). It must be
+// installed before the first connection of the process, hence at load time.
+try {
   SdkRuntime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // Already instantiated by an earlier import: keep that one.
+}
+
+let bundle: Promise<{ code: string }> | undefined;
+
+/** The workflow bundle, built once per process and shared by every worker in it. */
+function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  return bundle;
 }
 
 /** Builds the hall's worker over a runtime: workflows bundled from workflows/, real activities. */
@@ -21,7 +37,6 @@ export async function createHallWorker(
   runtime: Runtime,
   connection: NativeConnection,
 ) {
-  installSdkRuntime();
   const calendar = new SnapshotCalendar(async () => [], config.HALL_TIME_ZONE);
   const documents = await createDocumentService(config, runtime, calendar);
   const activities = createActivities({
@@ -33,7 +48,7 @@ export async function createHallWorker(
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    workflowBundle: await workflowBundle(),
     activities,
   });
   return { worker, close: documents.close };

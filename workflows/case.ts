@@ -171,6 +171,9 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
             status: 'waiting',
           })),
         });
+        // copyToRelated: every department whose prerequisites are met has its task before the
+        // clerk's call returns.
+        await openReadyTasks();
       }
       if (req.concludeAtIntake && status === 'accepted') {
         // An immediate item (即办件) is decided on the spot by the accepting counter.
@@ -388,7 +391,6 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   await condition(() => intakeDone || ['refusedToAccept', 'withdrawn'].includes(status));
 
   if (status === 'accepted' && outcome === undefined) {
-    await openReadyTasks();
     while (status === 'accepted') {
       await condition(() => finished.length > 0 || status !== 'accepted');
       if (status !== 'accepted') break;

@@ -169,9 +169,12 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
           );
           return { body: { task: result } };
         } catch (err) {
-          if (!(err instanceof DomainError) || err.code !== 'invalid_state') throw err;
+          const closed = err instanceof DomainError && ['invalid_state', 'case_not_found'].includes(err.code);
+          if (!closed) throw err;
           // The task closed meanwhile: the same conclusion again is answered with the first one.
-          const done = await child.result();
+          const done = await child.result().catch(() => {
+            throw err;
+          });
           const same = done.outcome === (body.decision === 'approve' ? 'approved' : 'denied');
           if (same) return { body: { task: done } };
           if (done.outcome === 'cancelled') throw new DomainError('task_cancelled', `task ${task.code} was cancelled`);

@@ -333,9 +333,12 @@ test.serial('a render in flight when the browser dies is retried on a new browse
   await renderer.render(html);
   const pid = renderer.browserProcessId();
   t.truthy(pid);
+  let settled = false;
   const inFlight = renderer.render(html);
+  void inFlight.finally(() => (settled = true)).catch(() => undefined);
   // Give the render time to reach Chromium, then kill Chromium under it.
   await new Promise((resolve) => setTimeout(resolve, 20));
+  t.false(settled, 'the render is still in flight when the browser dies');
   process.kill(pid as number, 'SIGKILL');
   const pdf = await inFlight;
   assertContains(t, await pdfText(t, pdf, 'retried'), ['受理通知书', receipt.caseNumber]);
