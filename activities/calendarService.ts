@@ -57,6 +57,9 @@ export class SnapshotCalendar implements CalendarService {
       { start: new Date(start), days: limit.days, unit: limit.unit, suspensions },
       this.timeZone,
     );
-    return { dueAt: result.dueAt ? result.dueAt.toISOString() : null, provisional: result.provisional };
+    return {
+      dueAt: result.dueAt ? result.dueAt.toISOString() : null,
+      provisional: result.provisional,
+    };
   }
 }

@@ -93,11 +93,14 @@ export class RegisterDocumentService implements DocumentService {
 
   async issue(req: IssueRequest): Promise<IssuedDocument> {
     const db = this.runtime.db;
-    const existing = await db('documents').where({ event_key: req.eventKey, kind: req.kind }).first();
+    const existing = await db('documents')
+      .where({ event_key: req.eventKey, kind: req.kind })
+      .first();
     if (existing) return this.issued(existing as Record<string, unknown>);
 
     const record = await this.runtime.store.getCase(req.caseNumber);
-    if (!record) throw ApplicationFailure.nonRetryable(`no case ${req.caseNumber}`, 'case_not_found');
+    if (!record)
+      throw ApplicationFailure.nonRetryable(`no case ${req.caseNumber}`, 'case_not_found');
     const [{ nextval }] = (await db.raw("SELECT nextval('document_numbers') AS nextval")).rows as {
       nextval: string;
     }[];
@@ -109,7 +112,11 @@ export class RegisterDocumentService implements DocumentService {
     const verificationCode = verificationCodeOf(this.secret, documentNumber, req.caseNumber);
     let html: string;
     try {
-      html = await this.renderHtml(req.kind, record, { documentNumber, verificationCode, issuedAt });
+      html = await this.renderHtml(req.kind, record, {
+        documentNumber,
+        verificationCode,
+        issuedAt,
+      });
     } catch (err) {
       if (err instanceof DocumentIncompleteError) {
         // A document missing a legally required field is never printed; retrying won't help.
@@ -156,7 +163,9 @@ export class RegisterDocumentService implements DocumentService {
     const { catalog } = this.runtime;
     const item = catalog.items.get(record.itemCode)!;
     const department = catalog.departments.get(record.department)!;
-    const applicant = (await this.runtime.store.getApplicant(record.caseNumber)) as { name: string };
+    const applicant = (await this.runtime.store.getApplicant(record.caseNumber)) as {
+      name: string;
+    };
     const base: DocumentBase = {
       documentNumber: meta.documentNumber,
       caseNumber: record.caseNumber,
@@ -169,10 +178,14 @@ export class RegisterDocumentService implements DocumentService {
       applicant: { name: applicant.name },
       itemName: item.name,
     };
-    const date = (iso: string | null, withTime = true): string => (iso ? formatChineseDate(iso, tz, withTime) : '');
+    const date = (iso: string | null, withTime = true): string =>
+      iso ? formatChineseDate(iso, tz, withTime) : '';
     const limitText = (l: Limit): string => `${l.days}${UNIT_NAMES[l.unit]}`;
     const remedies = { reviewOrgan: this.settings.reviewOrgan, court: this.settings.court };
-    const reasons = (record.reasons ?? '').split('\n').map((r) => r.trim()).filter(Boolean);
+    const reasons = (record.reasons ?? '')
+      .split('\n')
+      .map((r) => r.trim())
+      .filter(Boolean);
 
     switch (kind) {
       case 'receipt': {
@@ -185,7 +198,11 @@ export class RegisterDocumentService implements DocumentService {
           promisedLimit: limitText(item.promisedLimit),
           promisedDate: date(record.promisedDueAt, false),
           promisedDateProvisional: record.dueProvisional,
-          fees: item.fees.map((f) => ({ name: f.name, amount: `${f.amountCNY}元/${f.per}`, basis: f.legalBasis })),
+          fees: item.fees.map((f) => ({
+            name: f.name,
+            amount: `${f.amountCNY}元/${f.per}`,
+            basis: f.legalBasis,
+          })),
           progressChannels: this.settings.progressChannels,
           counter: record.counter ?? '',
           clerk: record.clerk ?? '',
@@ -194,11 +211,16 @@ export class RegisterDocumentService implements DocumentService {
       }
       case 'correctionNotice': {
         const byCode = new Map(item.materials.map((m) => [m.code, m]));
-        const deadline = await this.calendar.due(new Date().toISOString(), this.settings.correctionPeriod);
+        const deadline = await this.calendar.due(
+          new Date().toISOString(),
+          this.settings.correctionPeriod,
+        );
         const data: DocumentDataMap['correctionNotice'] = {
           ...base,
           receivedAt: date(record.receivedAt),
-          missingMaterials: (record.missingMaterials ?? []).map((code) => ({ name: byCode.get(code)?.name ?? code })),
+          missingMaterials: (record.missingMaterials ?? []).map((code) => ({
+            name: byCode.get(code)?.name ?? code,
+          })),
           correctionDeadline: date(deadline.dueAt, false),
           counter: record.counter ?? '',
           clerk: record.clerk ?? '',

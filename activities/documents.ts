@@ -16,11 +16,7 @@ export interface IssueRequest {
 
 /** The documents the hall issues to applicants. */
 export type DocumentKind =
-  | 'receipt'
-  | 'correctionNotice'
-  | 'refusalNotice'
-  | 'denialDecision'
-  | 'approvalNotice';
+  'receipt' | 'correctionNotice' | 'refusalNotice' | 'denialDecision' | 'approvalNotice';
 
 /** A document as issued: its number and where to fetch it. */
 export interface IssuedDocument {

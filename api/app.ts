@@ -31,9 +31,25 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   const router = new Router();
   const routes = [...caseRoutes(deps), ...(deps.extraRoutes ?? [])];
-  const openapi = buildOpenApi([...routes, ...systemRoutes(() => openapi, () => docs)]);
+  const openapi = buildOpenApi([
+    ...routes,
+    ...systemRoutes(
+      () => openapi,
+      () => docs,
+    ),
+  ]);
   const docs = docsPage(openapi);
-  mount(router, [...routes, ...systemRoutes(() => openapi, () => docs)], deps.auth);
+  mount(
+    router,
+    [
+      ...routes,
+      ...systemRoutes(
+        () => openapi,
+        () => docs,
+      ),
+    ],
+    deps.auth,
+  );
 
   app.use(errorMiddleware(deps.log));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' }));

@@ -3,7 +3,8 @@ import type { Actor } from '../lib/case/model';
 import { DomainError } from '../lib/errors';
 
 /** The roles of the hall's people (GLOSSARY: clerk, officer, supervisor; admin runs the system). */
-export type Role = 'clerk' | 'officer' | 'supervisor' | 'admin' | 'headOfOrgan' | 'headOfGovernment';
+export type Role =
+  'clerk' | 'officer' | 'supervisor' | 'admin' | 'headOfOrgan' | 'headOfGovernment';
 
 /** Who calls the API: a person with one role, scoped to a department where the role is. */
 export interface Principal {
@@ -38,8 +39,16 @@ export function devTokenAuthenticator(catalog: Catalog): Authenticator {
       department: d.code,
       counter: window,
     });
-    tokens.set(`dev-officer-${d.code}`, { id: `officer-${d.code}`, role: 'officer', department: d.code });
-    tokens.set(`dev-head-${d.code}`, { id: `head-${d.code}`, role: 'headOfOrgan', department: d.code });
+    tokens.set(`dev-officer-${d.code}`, {
+      id: `officer-${d.code}`,
+      role: 'officer',
+      department: d.code,
+    });
+    tokens.set(`dev-head-${d.code}`, {
+      id: `head-${d.code}`,
+      role: 'headOfOrgan',
+      department: d.code,
+    });
   }
   return (token) => tokens.get(token);
 }
@@ -61,6 +70,9 @@ export function actorOf(p: Principal): Actor {
 /** Refuses a department-scoped principal acting on another department's business. */
 export function requireDepartment(p: Principal, department: string, what: string): void {
   if (p.department && p.department !== department) {
-    throw new DomainError('wrong_department', `${what} belongs to ${department}, not ${p.department}`);
+    throw new DomainError(
+      'wrong_department',
+      `${what} belongs to ${department}, not ${p.department}`,
+    );
   }
 }

@@ -25,7 +25,10 @@ const errorBody = {
 };
 
 function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   delete json.$schema;
   return json;
 }
@@ -33,7 +36,10 @@ function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 /** Parameters of a path or query object schema, as OpenAPI parameters. */
 function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query'): unknown[] {
   if (!schema) return [];
-  const json = jsonSchemaOf(schema) as { properties?: Record<string, unknown>; required?: string[] };
+  const json = jsonSchemaOf(schema) as {
+    properties?: Record<string, unknown>;
+    required?: string[];
+  };
   return Object.entries(json.properties ?? {}).map(([name, s]) => ({
     name,
     in: where,
@@ -56,7 +62,10 @@ export function buildOpenApi(routes: RouteSpec<any, any, any>[]): Record<string,
         content: { [r.produces ?? 'application/json']: {} },
       },
     };
-    const codes = [...(r.errors ?? []), ...(r.roles === 'public' ? [] : (['unauthenticated', 'forbidden'] as const))];
+    const codes = [
+      ...(r.errors ?? []),
+      ...(r.roles === 'public' ? [] : (['unauthenticated', 'forbidden'] as const)),
+    ];
     if (r.body || r.query || r.params) codes.push('validation_failed');
     for (const code of codes) {
       const status = String(errorCatalog[code].status);
@@ -73,7 +82,12 @@ export function buildOpenApi(routes: RouteSpec<any, any, any>[]): Record<string,
       ...(r.roles === 'public' ? { security: [] } : { 'x-roles': r.roles }),
       parameters: [...parametersOf(r.params, 'path'), ...parametersOf(r.query, 'query')],
       ...(r.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(r.body) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchemaOf(r.body) } },
+            },
+          }
         : {}),
       responses,
     };

@@ -44,17 +44,27 @@ export function problemsOf(error: z.ZodError, prefix: string): { path: string; m
   }));
 }
 
-function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: string): {
+function parsePart<T>(
+  schema: z.ZodType<T> | undefined,
+  value: unknown,
+  prefix: string,
+): {
   value?: T;
   problems: { path: string; message: string }[];
 } {
   if (!schema) return { value: undefined as T, problems: [] };
   const parsed = schema.safeParse(value);
-  return parsed.success ? { value: parsed.data, problems: [] } : { problems: problemsOf(parsed.error, prefix) };
+  return parsed.success
+    ? { value: parsed.data, problems: [] }
+    : { problems: problemsOf(parsed.error, prefix) };
 }
 
 /** Mounts route specs on a router: authentication, role check, validation, then the handler. */
-export function mount(router: Router, routes: RouteSpec<any, any, any>[], auth: Authenticator): void {
+export function mount(
+  router: Router,
+  routes: RouteSpec<any, any, any>[],
+  auth: Authenticator,
+): void {
   for (const spec of routes) {
     router[spec.method](spec.path, async (ctx) => {
       const principal =
@@ -69,9 +79,13 @@ export function mount(router: Router, routes: RouteSpec<any, any, any>[], auth: 
       const body = parsePart(spec.body, (ctx.request as { body?: unknown }).body ?? {}, 'body');
       const problems = [...params.problems, ...query.problems, ...body.problems];
       if (problems.length > 0) {
-        throw new DomainError('validation_failed', `${problems.length} field(s) are missing or malformed`, {
-          problems,
-        });
+        throw new DomainError(
+          'validation_failed',
+          `${problems.length} field(s) are missing or malformed`,
+          {
+            problems,
+          },
+        );
       }
       const result = await spec.handler({
         params: params.value,

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createApp } from '../api/app';
 import { devTokenAuthenticator } from '../api/auth';
 import { calendarRoutes } from '../api/calendar/router';
+import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
@@ -25,7 +26,10 @@ export async function startApi(
     caseNumberPrefix: config.CASE_NUMBER_PREFIX ?? runtime.catalog.hall.code,
     auth: devTokenAuthenticator(runtime.catalog),
     log,
-    extraRoutes: calendarRoutes(calendar, config.HALL_TIME_ZONE),
+    extraRoutes: [
+      ...calendarRoutes(calendar, config.HALL_TIME_ZONE),
+      ...documentRoutes({ db: runtime.db, store: runtime.store }),
+    ],
   });
   return new Promise((resolve, reject) => {
     const server = app.listen(config.API_PORT, config.API_HOST, () => resolve(server));

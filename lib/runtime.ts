@@ -13,7 +13,10 @@ export interface Runtime {
 }
 
 /** Opens the register and loads the catalog; `migrate` brings the schema up first. */
-export async function openRuntime(config: Config, opts: { migrate?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  opts: { migrate?: boolean } = {},
+): Promise<Runtime> {
   const catalog = loadCatalog(config.DATA_PATH);
   const db = openDatabase(config.DATABASE_URL);
   if (opts.migrate) await migrateLatest(db);

@@ -78,9 +78,16 @@ export interface CaseFilter {
 }
 
 const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const toCamel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const toCamel = (key: string): string =>
+  key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
-const JSON_COLUMNS = new Set(['channels', 'materials', 'missing_materials', 'applicant', 'details']);
+const JSON_COLUMNS = new Set([
+  'channels',
+  'materials',
+  'missing_materials',
+  'applicant',
+  'details',
+]);
 
 function toRow(changes: Record<string, unknown>): Record<string, unknown> {
   const row: Record<string, unknown> = {};
@@ -171,7 +178,8 @@ export class RegisterStore {
       if (inserted.length === 0) return false;
 
       if (event.newCase) await this.insertCase(trx, event);
-      if (event.caseChanges) await this.updateCase(trx, event.caseNumber, event.caseChanges, event.at);
+      if (event.caseChanges)
+        await this.updateCase(trx, event.caseNumber, event.caseChanges, event.at);
       for (const task of [...(event.tasks ?? []), ...(event.task ? [event.task] : [])]) {
         await this.upsertTask(trx, event.caseNumber, task, event.at);
       }
@@ -234,8 +242,7 @@ export class RegisterStore {
   /** One case of the register, or undefined. */
   async getCase(caseNumber: string): Promise<CaseRecord | undefined> {
     const row = (await this.db('cases').where({ case_number: caseNumber }).first()) as
-      | Record<string, unknown>
-      | undefined;
+      Record<string, unknown> | undefined;
     if (!row) return undefined;
     delete row.applicant;
     return fromRow<CaseRecord>(row);
@@ -244,8 +251,7 @@ export class RegisterStore {
   /** The applicant of a case as recorded (personal data: for documents and notifications). */
   async getApplicant(caseNumber: string): Promise<Record<string, unknown> | undefined> {
     const row = (await this.db('cases').where({ case_number: caseNumber }).first('applicant')) as
-      | { applicant: Record<string, unknown> }
-      | undefined;
+      { applicant: Record<string, unknown> } | undefined;
     return row?.applicant;
   }
 
@@ -265,10 +271,16 @@ export class RegisterStore {
     const rows = (await this.db('audit_trail')
       .where({ case_number: caseNumber })
       .orderBy([{ column: 'at' }, { column: 'id' }])
-      .select('seq', 'stream', 'at', 'actor', 'actor_role', 'action', 'task_code', 'details')) as Record<
-      string,
-      unknown
-    >[];
+      .select(
+        'seq',
+        'stream',
+        'at',
+        'actor',
+        'actor_role',
+        'action',
+        'task_code',
+        'details',
+      )) as Record<string, unknown>[];
     return rows.map((r) => fromRow<AuditRecord>(r));
   }
 
@@ -279,21 +291,24 @@ export class RegisterStore {
       if (filter.item) q.where('item_code', filter.item);
       if (filter.department) {
         // A department sees the cases it leads and the joint cases it holds a task in.
-        q.where((w) =>
-          w.where('department', filter.department!).orWhereExists((sub) =>
-            sub
+        q.where((w) => {
+          void w.where('department', filter.department!).orWhereExists((sub) => {
+            void sub
               .select(this.db.raw('1'))
               .from('department_tasks')
               .whereRaw('department_tasks.case_number = cases.case_number')
-              .andWhere('department_tasks.department', filter.department!),
-          ),
-        );
+              .andWhere('department_tasks.department', filter.department!);
+          });
+        });
       }
     });
     const [{ count }] = (await base.clone().count({ count: '*' })) as { count: string }[];
     const rows = (await base
       .clone()
-      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'case_number', order: 'desc' }])
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'case_number', order: 'desc' },
+      ])
       .limit(filter.pageSize)
       .offset((filter.page - 1) * filter.pageSize)
       .select(this.db.raw('cases.*'))) as Record<string, unknown>[];
@@ -307,7 +322,9 @@ export class RegisterStore {
   }
 
   /** Counts of cases by outcome and department, for the summary. */
-  async countByOutcome(): Promise<{ department: string; status: string; outcome: string | null; n: number }[]> {
+  async countByOutcome(): Promise<
+    { department: string; status: string; outcome: string | null; n: number }[]
+  > {
     const rows = (await this.db('cases')
       .select('department', 'status', 'outcome')
       .count({ n: '*' })

@@ -12,11 +12,15 @@ test('a promised case goes from submission through acceptance and approval to co
   const caseNumber: string = created.body.case.caseNumber;
   t.regex(caseNumber, new RegExp(`^${hall.config.CASE_NUMBER_PREFIX}-\\d{8}-\\d{5}$`));
 
-  const accepted = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
+  const accepted = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, {
+    decision: 'accept',
+  });
   t.is(accepted.status, 200);
   t.is(accepted.body.case.status, 'accepted');
 
-  const concluded = await hall.call('POST', `/cases/${caseNumber}/conclusion`, OFFICER, { decision: 'approve' });
+  const concluded = await hall.call('POST', `/cases/${caseNumber}/conclusion`, OFFICER, {
+    decision: 'approve',
+  });
   t.is(concluded.status, 200);
   t.is(concluded.body.task.outcome, 'approved');
 
@@ -32,17 +36,38 @@ test('a promised case goes from submission through acceptance and approval to co
   t.true(detail.body.confirmed);
   t.deepEqual(
     detail.body.timeline.map((e: { action: string }) => e.action),
-    ['submitted', 'accepted', 'tasksPlanned', 'taskOpened', 'taskConcluded', 'concluded', 'collected'],
+    [
+      'submitted',
+      'accepted',
+      'tasksPlanned',
+      'taskOpened',
+      'taskConcluded',
+      'concluded',
+      'collected',
+    ],
   );
   t.is(detail.body.tasks.length, 1);
-  t.like(detail.body.tasks[0], { department: 'market', status: 'concluded', decision: 'approve', officer: 'officer-market' });
+  t.like(detail.body.tasks[0], {
+    department: 'market',
+    status: 'concluded',
+    decision: 'approve',
+    officer: 'officer-market',
+  });
   const docs = await hall.runtime.db('documents').where({ case_number: caseNumber }).orderBy('id');
-  t.deepEqual(docs.map((d) => d.kind), ['receipt', 'approvalNotice']);
+  t.deepEqual(
+    docs.map((d) => d.kind),
+    ['receipt', 'approvalNotice'],
+  );
 });
 
 test('an unknown item is refused with 422 naming it, and leaves no case behind', async (t) => {
   const hall = await startTestHall(t);
-  const res = await hall.call('POST', '/cases', 'dev-clerk', buildApplication({ item: 'no-such-item' }));
+  const res = await hall.call(
+    'POST',
+    '/cases',
+    'dev-clerk',
+    buildApplication({ item: 'no-such-item' }),
+  );
   t.is(res.status, 422);
   t.is(res.body.error.code, 'unknown_item');
   t.regex(res.body.error.message, /no-such-item/);
@@ -77,7 +102,12 @@ test('an identity number with a wrong check digit is refused with 422', async (t
 
 test('a credit code with a wrong check character is refused with 422', async (t) => {
   const hall = await startTestHall(t);
-  const res = await hall.call('POST', '/cases', CLERK, buildApplication({ applicant: buildCompany({ creditCode: '91440300MA5000022R' }) }));
+  const res = await hall.call(
+    'POST',
+    '/cases',
+    CLERK,
+    buildApplication({ applicant: buildCompany({ creditCode: '91440300MA5000022R' }) }),
+  );
   t.is(res.status, 422);
   t.is(res.body.error.code, 'invalid_credit_code');
 });
@@ -104,7 +134,9 @@ test('a conclusion by another department is refused with 403', async (t) => {
   const { body } = await hall.call('POST', '/cases', CLERK, buildApplication());
   const caseNumber = body.case.caseNumber;
   await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
-  const res = await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-health', { decision: 'approve' });
+  const res = await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-health', {
+    decision: 'approve',
+  });
   t.is(res.status, 403);
   t.is(res.body.error.code, 'wrong_department');
 });
@@ -122,17 +154,29 @@ test('the same conclusion sent twice is one decision', async (t) => {
   t.is(first.status, 200);
   t.is(second.status, 200);
   t.deepEqual(first.body.task, second.body.task);
-  const conclusions = await hall.runtime.db('audit_trail').where({ case_number: caseNumber, action: 'taskConcluded' });
+  const conclusions = await hall.runtime
+    .db('audit_trail')
+    .where({ case_number: caseNumber, action: 'taskConcluded' });
   t.is(conclusions.length, 1);
-  const opposite = await hall.call('POST', `/cases/${caseNumber}/conclusion`, OFFICER, { decision: 'approve' });
+  const opposite = await hall.call('POST', `/cases/${caseNumber}/conclusion`, OFFICER, {
+    decision: 'approve',
+  });
   t.true([409].includes(opposite.status));
 });
 
 test('a correction request names only the item’s materials, and the supplement reopens intake', async (t) => {
   const hall = await startTestHall(t);
-  const { body } = await hall.call('POST', '/cases', CLERK, buildApplication({ materials: ['application-form'] }));
+  const { body } = await hall.call(
+    'POST',
+    '/cases',
+    CLERK,
+    buildApplication({ materials: ['application-form'] }),
+  );
   const caseNumber = body.case.caseNumber;
-  const wrong = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'requestCorrection', missing: ['passport-photo'] });
+  const wrong = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, {
+    decision: 'requestCorrection',
+    missing: ['passport-photo'],
+  });
   t.is(wrong.status, 422);
   t.is(wrong.body.error.code, 'unknown_material');
   const asked = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, {
@@ -141,13 +185,17 @@ test('a correction request names only the item’s materials, and the supplement
   });
   t.is(asked.body.case.status, 'correctionRequested');
   t.deepEqual(asked.body.case.missing, ['business-licence-copy', 'food-safety-rules']);
-  const early = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
+  const early = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, {
+    decision: 'accept',
+  });
   t.is(early.status, 409);
   const supplied = await hall.call('POST', `/cases/${caseNumber}/supplement`, CLERK, {
     materials: ['business-licence-copy', 'food-safety-rules'],
   });
   t.is(supplied.body.case.status, 'submitted');
-  const accepted = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
+  const accepted = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, {
+    decision: 'accept',
+  });
   t.is(accepted.body.case.status, 'accepted');
 });
 

@@ -205,7 +205,11 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         caseChanges: { status, missingMaterials: missing },
         details: { missing },
       });
-      await hall.issueDocument({ caseNumber, kind: 'correctionNotice', eventKey: `${stream}#${seq}` });
+      await hall.issueDocument({
+        caseNumber,
+        kind: 'correctionNotice',
+        eventKey: `${stream}#${seq}`,
+      });
       return view();
     },
     {
@@ -316,7 +320,13 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     outcome = result;
     const closes = result !== 'approved';
     await record('concluded', actor, {
-      caseChanges: { status, outcome, reasons, concludedAt: now(), closedAt: closes ? now() : undefined },
+      caseChanges: {
+        status,
+        outcome,
+        reasons,
+        concludedAt: now(),
+        closedAt: closes ? now() : undefined,
+      },
     });
     const kind = result === 'approved' ? 'approvalNotice' : 'denialDecision';
     await hall.issueDocument({ caseNumber, kind, eventKey: `${stream}#${seq}` });
@@ -335,7 +345,12 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         slot.status = 'cancelled';
         await record('taskCancelled', SYSTEM_ACTOR, {
           taskCode: slot.spec.code,
-          task: { taskCode: slot.spec.code, status: 'cancelled', cancelledAt: now(), cancelReason: reason },
+          task: {
+            taskCode: slot.spec.code,
+            status: 'cancelled',
+            cancelledAt: now(),
+            cancelReason: reason,
+          },
         });
       }
     }
@@ -345,7 +360,9 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   async function openReadyTasks(): Promise<void> {
     for (const slot of tasks.values()) {
       if (slot.status !== 'waiting' || slot.starting) continue;
-      const ready = slot.spec.dependsOn.every((dep) => tasks.get(dep)?.result?.outcome === 'approved');
+      const ready = slot.spec.dependsOn.every(
+        (dep) => tasks.get(dep)?.result?.outcome === 'approved',
+      );
       if (!ready) continue;
       slot.starting = true;
       runningChildren++;
@@ -369,7 +386,8 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         .result()
         .then((result) => {
           slot.result = result;
-          if (slot.status === 'open') slot.status = result.outcome === 'cancelled' ? 'cancelled' : 'concluded';
+          if (slot.status === 'open')
+            slot.status = result.outcome === 'cancelled' ? 'cancelled' : 'concluded';
           finished.push(result);
           runningChildren--;
         })

@@ -55,18 +55,15 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
       ...extra,
     });
 
-  setHandler(
-    taskStatusQuery,
-    (): TaskStateView => ({
-      caseNumber,
-      taskCode: task.code,
-      department: task.department,
-      status,
-      statutoryDueAt: due?.statutoryDueAt,
-      promisedDueAt: due?.promisedDueAt,
-      result,
-    }),
-  );
+  setHandler(taskStatusQuery, (): TaskStateView => ({
+    caseNumber,
+    taskCode: task.code,
+    department: task.department,
+    status,
+    statutoryDueAt: due?.statutoryDueAt,
+    promisedDueAt: due?.promisedDueAt,
+    result,
+  }));
 
   setHandler(
     concludeUpdate,
@@ -133,7 +130,13 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
       details: { reason },
     });
     upsertSearchAttributes({ CaseStatus: ['cancelled'] });
-    result = { taskCode: task.code, department: task.department, outcome: 'cancelled', reasons: reason, at };
+    result = {
+      taskCode: task.code,
+      department: task.department,
+      outcome: 'cancelled',
+      reasons: reason,
+      at,
+    };
   }
 
   const clockStart = task.clockStartsAt === 'receipt' ? input.receivedAt : input.openedAt;

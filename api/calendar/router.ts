@@ -14,11 +14,20 @@ const dueQuery = z.object({
     .union([z.string(), z.array(z.string())])
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
-    .pipe(z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}\/\d{4}-\d{2}-\d{2}$/, 'FROM/TO as YYYY-MM-DD/YYYY-MM-DD'))),
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^\d{4}-\d{2}-\d{2}\/\d{4}-\d{2}-\d{2}$/, 'FROM/TO as YYYY-MM-DD/YYYY-MM-DD'),
+      ),
+    ),
 });
 
 /** The public calendar: anyone may ask when a limit runs out. */
-export function calendarRoutes(calendar: SnapshotCalendar, timeZone: string): RouteSpec<any, any, any>[] {
+export function calendarRoutes(
+  calendar: SnapshotCalendar,
+  timeZone: string,
+): RouteSpec<any, any, any>[] {
   return [
     route({
       method: 'get',
@@ -29,12 +38,18 @@ export function calendarRoutes(calendar: SnapshotCalendar, timeZone: string): Ro
       query: dueQuery,
       handler: async ({ query }) => {
         const snapshot = await calendar.snapshot();
-        const start = isoDate.test(query.from) ? startOfDayInZone(query.from, timeZone) : new Date(query.from);
+        const start = isoDate.test(query.from)
+          ? startOfDayInZone(query.from, timeZone)
+          : new Date(query.from);
         const suspensions = query.suspend.map((s) => {
           const [from, to] = s.split('/');
           return { from, to };
         });
-        const result = computeDue(snapshot, { start, days: query.days, unit: query.unit, suspensions }, timeZone);
+        const result = computeDue(
+          snapshot,
+          { start, days: query.days, unit: query.unit, suspensions },
+          timeZone,
+        );
         return {
           body: {
             from: result.startDate,

@@ -60,12 +60,18 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
   async function caseFor(caseNumber: string, principal: Principal) {
     const record = await store.getCase(caseNumber);
     if (!record) throw new DomainError('case_not_found', `no case ${caseNumber}`);
-    if (principal.role === 'clerk') requireDepartment(principal, record.department, `case ${caseNumber}`);
+    if (principal.role === 'clerk')
+      requireDepartment(principal, record.department, `case ${caseNumber}`);
     if (principal.role === 'officer' || principal.role === 'headOfOrgan') {
       const tasks = await store.getTasks(caseNumber);
       const involved =
-        record.department === principal.department || tasks.some((t) => t.department === principal.department);
-      if (!involved) throw new DomainError('wrong_department', `case ${caseNumber} is not ${principal.department}’s`);
+        record.department === principal.department ||
+        tasks.some((t) => t.department === principal.department);
+      if (!involved)
+        throw new DomainError(
+          'wrong_department',
+          `case ${caseNumber} is not ${principal.department}’s`,
+        );
     }
     return record;
   }
@@ -80,8 +86,17 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
       tag: 'cases',
       roles: ['clerk'],
       body: submitBody,
-      errors: ['unknown_item', 'unknown_material', 'invalid_identity_number', 'invalid_credit_code', 'wrong_department'],
-      handler: async ({ principal, body }) => ({ status: 201, body: { case: await submitCase(deps, principal, body) } }),
+      errors: [
+        'unknown_item',
+        'unknown_material',
+        'invalid_identity_number',
+        'invalid_credit_code',
+        'wrong_department',
+      ],
+      handler: async ({ principal, body }) => ({
+        status: 201,
+        body: { case: await submitCase(deps, principal, body) },
+      }),
     }),
 
     route({
@@ -92,7 +107,13 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
       roles: ['clerk'],
       params: caseParams,
       body: intakeBody,
-      errors: ['case_not_found', 'already_decided', 'invalid_state', 'unknown_material', 'wrong_department'],
+      errors: [
+        'case_not_found',
+        'already_decided',
+        'invalid_state',
+        'unknown_material',
+        'wrong_department',
+      ],
       handler: async ({ params, body, principal }) => {
         await caseFor(params.caseNumber, principal);
         const actor = actorOf(principal);
@@ -104,10 +125,19 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
                 args: [{ actor, concludeAtIntake: body.concludeAtIntake, reasons: body.reasons }],
               });
             case 'requestCorrection':
-              return handle.executeUpdate(requestCorrectionUpdate, { args: [{ actor, missing: body.missing }] });
+              return handle.executeUpdate(requestCorrectionUpdate, {
+                args: [{ actor, missing: body.missing }],
+              });
             case 'refuseToAccept':
               return handle.executeUpdate(refuseToAcceptUpdate, {
-                args: [{ actor, reasonCode: body.reasonCode, reasons: body.reasons, competentOrgan: body.competentOrgan }],
+                args: [
+                  {
+                    actor,
+                    reasonCode: body.reasonCode,
+                    reasons: body.reasons,
+                    competentOrgan: body.competentOrgan,
+                  },
+                ],
               });
           }
         });
@@ -143,33 +173,73 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
       roles: ['officer'],
       params: caseParams,
       body: conclusionBody,
-      errors: ['case_not_found', 'task_not_found', 'wrong_department', 'task_cancelled', 'conflicting_conclusion', 'invalid_state'],
+      errors: [
+        'case_not_found',
+        'task_not_found',
+        'wrong_department',
+        'task_cancelled',
+        'conflicting_conclusion',
+        'invalid_state',
+      ],
       handler: async ({ params, body, principal }) => {
         await caseFor(params.caseNumber, principal);
-        const live = await onWorkflow(params.caseNumber, () => handleOf(params.caseNumber).query(caseStatusQuery));
-        const candidates = live.tasks.filter((t) => (body.task ? t.code === body.task : t.department === principal.department));
+        const live = await onWorkflow(params.caseNumber, () =>
+          handleOf(params.caseNumber).query(caseStatusQuery),
+        );
+        const candidates = live.tasks.filter((t) =>
+          body.task ? t.code === body.task : t.department === principal.department,
+        );
         if (candidates.length === 0) {
-          throw new DomainError('task_not_found', body.task ? `no task ${body.task} in this case` : 'no task of your department in this case');
+          throw new DomainError(
+            'task_not_found',
+            body.task
+              ? `no task ${body.task} in this case`
+              : 'no task of your department in this case',
+          );
         }
         if (candidates.length > 1) {
-          throw new DomainError('validation_failed', 'your department holds several tasks here: name the task', {
-            problems: [{ path: 'body.task', message: `one of ${candidates.map((t) => t.code).join(', ')}` }],
-          });
+          throw new DomainError(
+            'validation_failed',
+            'your department holds several tasks here: name the task',
+            {
+              problems: [
+                {
+                  path: 'body.task',
+                  message: `one of ${candidates.map((t) => t.code).join(', ')}`,
+                },
+              ],
+            },
+          );
         }
         const task = candidates[0];
         requireDepartment(principal, task.department, `task ${task.code}`);
-        if (task.status === 'waiting') throw new DomainError('invalid_state', `task ${task.code} is waiting for its prerequisites`);
-        if (task.status === 'cancelled') throw new DomainError('task_cancelled', `task ${task.code} was cancelled`);
-        const child = temporal.workflow.getHandle<typeof departmentTaskWorkflow>(taskWorkflowId(params.caseNumber, task.code));
+        if (task.status === 'waiting')
+          throw new DomainError(
+            'invalid_state',
+            `task ${task.code} is waiting for its prerequisites`,
+          );
+        if (task.status === 'cancelled')
+          throw new DomainError('task_cancelled', `task ${task.code} was cancelled`);
+        const child = temporal.workflow.getHandle<typeof departmentTaskWorkflow>(
+          taskWorkflowId(params.caseNumber, task.code),
+        );
         try {
           const result = await onWorkflow(params.caseNumber, () =>
             child.executeUpdate(concludeUpdate, {
-              args: [{ department: principal.department!, officer: principal.id, decision: body.decision, reasons: body.reasons }],
+              args: [
+                {
+                  department: principal.department!,
+                  officer: principal.id,
+                  decision: body.decision,
+                  reasons: body.reasons,
+                },
+              ],
             }),
           );
           return { body: { task: result } };
         } catch (err) {
-          const closed = err instanceof DomainError && ['invalid_state', 'case_not_found'].includes(err.code);
+          const closed =
+            err instanceof DomainError && ['invalid_state', 'case_not_found'].includes(err.code);
           if (!closed) throw err;
           // The task closed meanwhile: the same conclusion again is answered with the first one.
           const done = await child.result().catch(() => {
@@ -177,8 +247,12 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
           });
           const same = done.outcome === (body.decision === 'approve' ? 'approved' : 'denied');
           if (same) return { body: { task: done } };
-          if (done.outcome === 'cancelled') throw new DomainError('task_cancelled', `task ${task.code} was cancelled`);
-          throw new DomainError('conflicting_conclusion', `task ${task.code} is already ${done.outcome}`);
+          if (done.outcome === 'cancelled')
+            throw new DomainError('task_cancelled', `task ${task.code} was cancelled`);
+          throw new DomainError(
+            'conflicting_conclusion',
+            `task ${task.code} is already ${done.outcome}`,
+          );
         }
       },
     }),
@@ -195,7 +269,9 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
       handler: async ({ params, body, principal }) => {
         await caseFor(params.caseNumber, principal);
         const view = await onWorkflow(params.caseNumber, () =>
-          handleOf(params.caseNumber).executeUpdate(withdrawUpdate, { args: [{ actor: actorOf(principal), reasons: body.reasons }] }),
+          handleOf(params.caseNumber).executeUpdate(withdrawUpdate, {
+            args: [{ actor: actorOf(principal), reasons: body.reasons }],
+          }),
         );
         return { body: { case: view } };
       },
@@ -212,7 +288,9 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
       handler: async ({ params, principal }) => {
         await caseFor(params.caseNumber, principal);
         const view = await onWorkflow(params.caseNumber, () =>
-          handleOf(params.caseNumber).executeUpdate(collectUpdate, { args: [{ actor: actorOf(principal) }] }),
+          handleOf(params.caseNumber).executeUpdate(collectUpdate, {
+            args: [{ actor: actorOf(principal) }],
+          }),
         );
         return { body: { case: view } };
       },
@@ -228,7 +306,10 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
       errors: ['case_not_found', 'wrong_department'],
       handler: async ({ params, principal }) => {
         const record = await caseFor(params.caseNumber, principal);
-        const [tasks, timeline] = await Promise.all([store.getTasks(params.caseNumber), store.getTimeline(params.caseNumber)]);
+        const [tasks, timeline] = await Promise.all([
+          store.getTasks(params.caseNumber),
+          store.getTimeline(params.caseNumber),
+        ]);
         let live: CaseView | null = null;
         try {
           live = await handleOf(params.caseNumber).query(caseStatusQuery);
@@ -236,7 +317,13 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
           // The register still answers when Temporal is unreachable; `live` says it could not confirm.
         }
         return {
-          body: { case: record, tasks, timeline, live, confirmed: live ? live.status === record.status : null },
+          body: {
+            case: record,
+            tasks,
+            timeline,
+            live,
+            confirmed: live ? live.status === record.status : null,
+          },
         };
       },
     }),

@@ -6,7 +6,10 @@ const person = z.object({
   type: z.literal('person'),
   name: z.string().trim().min(1).max(100),
   idNumber: z.string().min(1),
-  phone: z.string().regex(/^1\d{10}$/, 'an 11-digit mobile number').optional(),
+  phone: z
+    .string()
+    .regex(/^1\d{10}$/, 'an 11-digit mobile number')
+    .optional(),
   email: z.email().optional(),
   address: z.string().max(200).optional(),
 });
@@ -19,7 +22,10 @@ const company = z.object({
     name: z.string().trim().min(1).max(100),
     idNumber: z.string().min(1),
   }),
-  phone: z.string().regex(/^1\d{10}$/, 'an 11-digit mobile number').optional(),
+  phone: z
+    .string()
+    .regex(/^1\d{10}$/, 'an 11-digit mobile number')
+    .optional(),
   email: z.email().optional(),
   address: z.string().max(200).optional(),
 });
@@ -74,7 +80,15 @@ export const withdrawalBody = z.object({ reasons: z.string().trim().min(1).max(2
 /** GET /cases: filters and paging. */
 export const listQuery = z.object({
   status: z
-    .enum(['submitted', 'correctionRequested', 'refusedToAccept', 'accepted', 'concluded', 'collected', 'withdrawn'])
+    .enum([
+      'submitted',
+      'correctionRequested',
+      'refusedToAccept',
+      'accepted',
+      'concluded',
+      'collected',
+      'withdrawn',
+    ])
     .optional(),
   department: z.string().min(1).optional(),
   item: z.string().min(1).optional(),

@@ -39,7 +39,12 @@ export function snapshotItem(item: Item): ItemSnapshot {
 
 /** The hall's day of an instant, as YYYYMMDD, whatever the server's time zone. */
 export function hallDay(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  })
     .format(at)
     .replaceAll('-', '');
 }
@@ -86,9 +91,16 @@ export async function submitCase(
   const known = new Set(item.materials.map((m) => m.code));
   const unknown = body.materials.filter((m) => !known.has(m));
   if (unknown.length > 0) {
-    throw new DomainError('unknown_material', `not materials of ${item.code}: ${unknown.join(', ')}`, {
-      problems: unknown.map((m) => ({ path: 'body.materials', message: `unknown material ${m}` })),
-    });
+    throw new DomainError(
+      'unknown_material',
+      `not materials of ${item.code}: ${unknown.join(', ')}`,
+      {
+        problems: unknown.map((m) => ({
+          path: 'body.materials',
+          message: `unknown material ${m}`,
+        })),
+      },
+    );
   }
   const identity = checkIdentity(body);
   if (identity.length > 0) {

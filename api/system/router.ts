@@ -1,7 +1,10 @@
 import { route, type RouteSpec } from '../route';
 
 /** Health and the API's own description. */
-export function systemRoutes(openapi: () => unknown, docs: () => string): RouteSpec<any, any, any>[] {
+export function systemRoutes(
+  openapi: () => unknown,
+  docs: () => string,
+): RouteSpec<any, any, any>[] {
   return [
     route({
       method: 'get',

@@ -537,31 +537,7 @@ test('an unknown time zone is refused', (t) => {
 const matrixChild = process.env.ONEDOOR_TZ_MATRIX_CHILD;
 
 if (!matrixChild) {
-  // Serial tests run before the concurrent ones, so the timing is not taken while the
-  // time-zone children below compete for the CPU.
-  test.serial('10,000 due dates are computed well under a second', (t) => {
-    const fresh = buildSnapshotFromChineseDays([closed('2026-10-20')]);
-    // CPU time rather than wall time: the machine may be busy with other work (the time-zone
-    // children of this file, other test files), which would make a wall-clock bound flaky.
-    const cpuBefore = process.cpuUsage();
-    const begin = performance.now();
-    for (let i = 0; i < 10_000; i++) {
-      computeDue(fresh, {
-        start: new Date(Date.UTC(2026, 0, 1) + i * 2_591_000),
-        days: 5 + (i % 40),
-        unit: i % 3 === 0 ? 'calendarDays' : 'workingDays',
-        suspensions: i % 7 === 0 ? [{ from: '2026-06-01', to: '2026-06-05' }] : [],
-      });
-    }
-    const wall = performance.now() - begin;
-    const cpu = process.cpuUsage(cpuBefore);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    t.log(
-      `10,000 computations (index built on the first): ${cpuMs.toFixed(1)} ms CPU, ${wall.toFixed(1)} ms wall`,
-    );
-    t.true(cpuMs < 1000);
-  });
-
+  // Speed is measured by bench/calendar.ts (npm run bench), never by a timed test.
   const repo = path.resolve(__dirname, '..', '..');
   const avaCli = path.join(repo, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
   const files = ['lib/calendar/due.test.ts', 'cli/due.test.ts'];

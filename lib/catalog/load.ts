@@ -88,7 +88,9 @@ function clockStartOf(text: string | undefined): ClockStart {
 
 function checkPromise(where: string, statutory: Limit, promised: Limit, problems: string[]): void {
   if (promised.unit !== statutory.unit) {
-    problems.push(`${where}: promised limit is in ${promised.unit}, statutory in ${statutory.unit}`);
+    problems.push(
+      `${where}: promised limit is in ${promised.unit}, statutory in ${statutory.unit}`,
+    );
   } else if (promised.days > statutory.days) {
     problems.push(
       `${where}: promised ${promised.days} ${promised.unit} exceeds statutory ${statutory.days}`,
@@ -150,7 +152,8 @@ export function buildCatalog(rawCatalog: unknown, rawPromises: unknown): Catalog
     const parsed = rawItemSchema.safeParse(entry);
     const label = (entry as { code?: string })?.code ?? `#${index}`;
     if (!parsed.success) {
-      for (const i of parsed.error.issues) problems.push(`item ${label} ${i.path.join('.')}: ${i.message}`);
+      for (const i of parsed.error.issues)
+        problems.push(`item ${label} ${i.path.join('.')}: ${i.message}`);
       return;
     }
     if (rawItems.has(parsed.data.code)) problems.push(`item ${label}: listed twice`);
@@ -178,7 +181,8 @@ export function buildCatalog(rawCatalog: unknown, rawPromises: unknown): Catalog
         const taskItem = rawItems.get(t.item);
         const taskStatutory: Limit = { days: t.statutoryLimit.days, unit: t.statutoryLimit.unit };
         const taskPromised = promised[t.item] ?? taskStatutory;
-        if (!listedCodes.has(t.item)) problems.push(`item ${raw.code} task ${t.item}: no such item`);
+        if (!listedCodes.has(t.item))
+          problems.push(`item ${raw.code} task ${t.item}: no such item`);
         if (!departments.has(t.department)) {
           problems.push(`item ${raw.code} task ${t.item}: unknown department ${t.department}`);
         }
@@ -200,7 +204,8 @@ export function buildCatalog(rawCatalog: unknown, rawPromises: unknown): Catalog
       if (codes.size !== tasks.length) problems.push(`item ${raw.code}: a task is listed twice`);
       for (const t of tasks) {
         for (const dep of t.dependsOn) {
-          if (!codes.has(dep)) problems.push(`item ${raw.code} task ${t.code}: depends on unknown ${dep}`);
+          if (!codes.has(dep))
+            problems.push(`item ${raw.code} task ${t.code}: depends on unknown ${dep}`);
         }
       }
       const cycle = findCycle(tasks);

@@ -1,7 +1,7 @@
 // Renders the real templates to PDF through the real Chromium and reads the result back with
 // poppler, so a test passes only if the text is really in the PDF, as mapped glyphs.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -21,7 +21,7 @@ import {
   type ReceiptData,
   type RefusalNoticeData,
 } from './requirements';
-import { qrImageDataUrl, TemplateSet } from './templates';
+import { qrImageDataUrl, TEMPLATE_DIR, TemplateSet } from './templates';
 
 const run = promisify(execFile);
 const templates = TemplateSet.load();
@@ -398,6 +398,21 @@ test('assertComplete checks lists element by element and accepts complete data',
     ['approvalNotice', approval],
   ] as const) {
     t.notThrows(() => assertComplete(kind, data), kind);
+  }
+});
+
+test('no template turns escaping off', async (t) => {
+  const files = [
+    ...(await readdir(TEMPLATE_DIR)).map((f) => path.join(TEMPLATE_DIR, f)),
+    ...(await readdir(path.join(TEMPLATE_DIR, 'partials'))).map((f) =>
+      path.join(TEMPLATE_DIR, 'partials', f),
+    ),
+  ].filter((f) => f.endsWith('.hbs'));
+  t.true(files.length >= 7);
+  for (const file of files) {
+    const source = await readFile(file, 'utf8');
+    // {{{x}}} and {{&x}} are Handlebars' two ways to print a value unescaped.
+    t.false(/\{\{\{|\{\{~?&/.test(source), `${path.basename(file)} prints a value unescaped`);
   }
 });
 

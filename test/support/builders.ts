@@ -33,7 +33,12 @@ export function buildApplication(overrides: Record<string, unknown> = {}) {
     item: 'market-food-business-licence',
     applicant: buildCompany(),
     channels: ['sms'],
-    materials: ['application-form', 'business-licence-copy', 'layout-and-process', 'food-safety-rules'],
+    materials: [
+      'application-form',
+      'business-licence-copy',
+      'layout-and-process',
+      'food-safety-rules',
+    ],
     ...overrides,
   };
 }

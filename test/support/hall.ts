@@ -45,7 +45,12 @@ export interface TestHall {
   client: Client;
   url: string;
   /** Calls the API as the holder of a dev token; answers status and JSON body. */
-  call: (method: string, path: string, token: string, body?: unknown) => Promise<{ status: number; body: any }>;
+  call: (
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+  ) => Promise<{ status: number; body: any }>;
   /** Stops the worker (as a crash would, if `kill` is not awaited) and starts a new one. */
   restartWorker: () => Promise<void>;
 }
@@ -131,7 +136,8 @@ export async function eventually<T>(
   const deadline = Date.now() + timeoutMs;
   let last = await probe();
   while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 100));
     last = await probe();
   }
