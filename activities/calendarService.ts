@@ -6,6 +6,8 @@ import {
   type CalendarIndex,
   type CalendarOverride,
   type CalendarSnapshot,
+  warningMoments,
+  dateInZone,
 } from '../lib/calendar';
 import type { CalendarService } from './calendar';
 
@@ -44,6 +46,16 @@ export class SnapshotCalendar implements CalendarService {
 
   async version(): Promise<string> {
     return (await this.current).snapshot.version;
+  }
+
+  dateOf(instant: string): string {
+    return dateInZone(new Date(instant), this.timeZone);
+  }
+
+  async workingDaysBefore(dueAt: string, workingDays: number): Promise<string> {
+    const { index } = await this.current;
+    const [moment] = warningMoments(index, new Date(dueAt), [workingDays], this.timeZone);
+    return moment.at.toISOString();
   }
 
   async due(

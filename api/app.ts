@@ -7,6 +7,7 @@ import type { Catalog } from '../lib/catalog/types';
 import type { RegisterStore } from '../lib/store';
 import type { Authenticator } from './auth';
 import { caseRoutes } from './cases/router';
+import { clockRoutes } from './cases/clockRouter';
 import { errorMiddleware } from './errors';
 import { buildOpenApi, docsPage } from './openapi';
 import { mount, type RouteSpec } from './route';
@@ -20,6 +21,7 @@ export interface AppDeps {
   taskQueue: string;
   timeZone: string;
   caseNumberPrefix: string;
+  reminderDays: number;
   auth: Authenticator;
   log: pino.Logger;
   /** Routes of other resources (calendar, supervision, documents) added by their modules. */
@@ -30,7 +32,11 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   const router = new Router();
-  const routes = [...caseRoutes(deps), ...(deps.extraRoutes ?? [])];
+  const routes = [
+    ...caseRoutes(deps),
+    ...clockRoutes(deps.store, deps.temporal),
+    ...(deps.extraRoutes ?? []),
+  ];
   const openapi = buildOpenApi([
     ...routes,
     ...systemRoutes(

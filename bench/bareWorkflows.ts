@@ -110,7 +110,8 @@ export async function bareCaseWorkflow(): Promise<string> {
     },
     {
       validator: () => {
-        if (status !== 'submitted') throw ApplicationFailure.nonRetryable(status, 'already_decided');
+        if (status !== 'submitted')
+          throw ApplicationFailure.nonRetryable(status, 'already_decided');
       },
     },
   );

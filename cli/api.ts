@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createApp } from '../api/app';
 import { devTokenAuthenticator } from '../api/auth';
 import { calendarRoutes } from '../api/calendar/router';
+import { supervisionRoutes } from '../api/supervision/router';
 import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { loadConfig, type Config } from '../lib/config';
@@ -24,11 +25,13 @@ export async function startApi(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     timeZone: config.HALL_TIME_ZONE,
     caseNumberPrefix: config.CASE_NUMBER_PREFIX ?? runtime.catalog.hall.code,
+    reminderDays: config.REMINDER_WORKING_DAYS,
     auth: devTokenAuthenticator(runtime.catalog),
     log,
     extraRoutes: [
       ...calendarRoutes(calendar, config.HALL_TIME_ZONE),
       ...documentRoutes({ db: runtime.db, store: runtime.store }),
+      ...supervisionRoutes(runtime.store, calendar, config.HALL_TIME_ZONE),
     ],
   });
   return new Promise((resolve, reject) => {

@@ -45,6 +45,8 @@ const configSchema = z.object({
     .string()
     .regex(/^[A-Z0-9-]+$/)
     .optional(),
+  /** Warning policy: the reminder goes out this many working days before the promised date. */
+  REMINDER_WORKING_DAYS: z.coerce.number().int().min(0).max(30).default(1),
   /** Log level of pino. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

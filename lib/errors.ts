@@ -23,6 +23,7 @@ export const errorCatalog = {
   conflicting_conclusion: { status: 409, expose: true },
   task_cancelled: { status: 409, expose: true },
   extension_not_allowed: { status: 409, expose: true },
+  extension_too_long: { status: 422, expose: true },
   not_suspended: { status: 409, expose: true },
   catalog_invalid: { status: 500, expose: false },
   unavailable: { status: 503, expose: true },

@@ -29,6 +29,8 @@ import type {
 import { SYSTEM_ACTOR, taskWorkflowId } from '../lib/case/model';
 import type { ErrorCode } from '../lib/errors';
 import { hall } from './activities';
+import { Clock } from './clock';
+import { dueChangesOf, installClockHandlers } from './clockHandlers';
 import { departmentTaskWorkflow } from './departmentTask';
 import {
   acceptUpdate,
@@ -71,7 +73,9 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   let materials = [...input.materials];
   let missing: string[] | undefined;
   let acceptedAt: string | undefined;
-  let clock: { statutoryDueAt: string; promisedDueAt: string; provisional: boolean } | undefined;
+  const clock = new Clock();
+  // When intake last began waiting: receipt, or the supplement that completed the materials.
+  let lastSubmittedAt = input.receivedAt;
   const tasks = new Map<string, TaskSlot>(
     item.tasks.map((spec) => [spec.code, { spec, status: 'waiting' }]),
   );
@@ -101,9 +105,9 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     status,
     outcome,
     acceptedAt,
-    statutoryDueAt: clock?.statutoryDueAt,
-    promisedDueAt: clock?.promisedDueAt,
-    dueProvisional: clock?.provisional,
+    statutoryDueAt: clock.due?.statutoryDueAt,
+    promisedDueAt: clock.due?.promisedDueAt,
+    dueProvisional: clock.due?.provisional,
     missing,
     tasks: [...tasks.values()].map((t) => ({
       code: t.spec.code,
@@ -130,57 +134,79 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     return view();
   });
 
+  /**
+   * Accepts the case: the clock starts, the receipt is issued, and the tasks open at once. The
+   * clerk does it by update; the law does it by itself when intake lapses (art. 32).
+   */
+  async function accept(
+    actor: Actor,
+    at: string,
+    how: {
+      action: 'accepted' | 'acceptedByLaw';
+      concludeAtIntake?: 'approve' | 'deny';
+      reasons?: string;
+    },
+  ): Promise<void> {
+    setStatus('accepted');
+    acceptedAt = at;
+    clock.start({
+      start: item.clockStartsAt === 'receipt' ? input.receivedAt : acceptedAt,
+      statutoryLimit: item.statutoryLimit,
+      promisedLimit: item.promisedLimit,
+      reminderDays: input.reminderDays,
+    });
+    const due = await clock.compute();
+    if (due.promisedDueAt) upsertSearchAttributes({ DueAt: [new Date(due.promisedDueAt)] });
+    await record(how.action, actor, {
+      caseChanges: {
+        status: 'accepted',
+        acceptedAt,
+        clockStartedAt: due.clockStartedAt,
+        ...dueChangesOf(due),
+        counter: actor.counter,
+        clerk: actor.role === 'clerk' ? actor.id : undefined,
+      },
+      details: {
+        calendarVersion: due.calendarVersion,
+        ...(how.action === 'acceptedByLaw' ? { basis: 'LLA art. 32 ¶1 (4)' } : {}),
+      },
+    });
+    await hall.issueDocument({ caseNumber, kind: 'receipt', eventKey: `${stream}#${seq}` });
+    if (!how.concludeAtIntake && status === 'accepted') {
+      // The tasks are in the register before the clerk's call returns, so every department
+      // involved, and the supervisors, see the whole case from acceptance on.
+      await record('tasksPlanned', SYSTEM_ACTOR, {
+        tasks: [...tasks.values()].map((slot) => ({
+          taskCode: slot.spec.code,
+          department: slot.spec.department,
+          itemCode: slot.spec.itemCode,
+          role: slot.spec.role,
+          title: slot.spec.title,
+          status: 'waiting',
+        })),
+      });
+      // copyToRelated: every department whose prerequisites are met has its task before the
+      // clerk's call returns.
+      await openReadyTasks();
+    }
+    if (how.concludeAtIntake && status === 'accepted') {
+      // An immediate item (即办件) is decided on the spot by the accepting counter.
+      const decided: CaseOutcome = how.concludeAtIntake === 'approve' ? 'approved' : 'denied';
+      await conclude(decided, actor, how.reasons);
+    }
+    intakeDone = true;
+  }
+
   setHandler(
     acceptUpdate,
     async (req) => {
-      setStatus('accepted');
       // A case taken over from a department's register was accepted there when it was received.
-      acceptedAt = input.source === 'takeover' ? input.receivedAt : now();
-      const clockStart = item.clockStartsAt === 'receipt' ? input.receivedAt : acceptedAt;
-      const due = await hall.computeClock({
-        start: clockStart,
-        statutoryLimit: item.statutoryLimit,
-        promisedLimit: item.promisedLimit,
+      const at = input.source === 'takeover' ? input.receivedAt : now();
+      await accept(req.actor, at, {
+        action: 'accepted',
+        concludeAtIntake: req.concludeAtIntake,
+        reasons: req.reasons,
       });
-      clock = due;
-      upsertSearchAttributes({ DueAt: [new Date(due.promisedDueAt)] });
-      await record('accepted', req.actor, {
-        caseChanges: {
-          status: 'accepted',
-          acceptedAt,
-          clockStartedAt: due.clockStartedAt,
-          statutoryDueAt: due.statutoryDueAt,
-          promisedDueAt: due.promisedDueAt,
-          dueProvisional: due.provisional,
-          counter: req.actor.counter,
-          clerk: req.actor.id,
-        },
-        details: { calendarVersion: due.calendarVersion },
-      });
-      await hall.issueDocument({ caseNumber, kind: 'receipt', eventKey: `${stream}#${seq}` });
-      if (!req.concludeAtIntake && status === 'accepted') {
-        // The tasks are in the register before the clerk's call returns, so every department
-        // involved, and the supervisors, see the whole case from acceptance on.
-        await record('tasksPlanned', SYSTEM_ACTOR, {
-          tasks: [...tasks.values()].map((slot) => ({
-            taskCode: slot.spec.code,
-            department: slot.spec.department,
-            itemCode: slot.spec.itemCode,
-            role: slot.spec.role,
-            title: slot.spec.title,
-            status: 'waiting',
-          })),
-        });
-        // copyToRelated: every department whose prerequisites are met has its task before the
-        // clerk's call returns.
-        await openReadyTasks();
-      }
-      if (req.concludeAtIntake && status === 'accepted') {
-        // An immediate item (即办件) is decided on the spot by the accepting counter.
-        const decided: CaseOutcome = req.concludeAtIntake === 'approve' ? 'approved' : 'denied';
-        await conclude(decided, req.actor, req.reasons);
-      }
-      intakeDone = true;
       return view();
     },
     {
@@ -195,6 +221,45 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       },
     },
   );
+
+  if (item.kind === 'joint') {
+    // The whole joint case has its own limit (LLA art. 42 ¶2: 45 days, +15 by the head of the
+    // people's government); each department's task keeps its own clock besides.
+    installClockHandlers({
+      clock,
+      extension: item.extension ?? null,
+      isOpen: () => status === 'accepted',
+      now,
+      record: (action, actor, extra) =>
+        record(action, actor, { details: extra.details, caseChanges: extra.dueChanges }),
+    });
+  }
+
+  /**
+   * LLA art. 32: an application neither decided nor sent back for correction within 5 working
+   * days of its receipt counts as accepted from that day. Armed whenever intake waits.
+   */
+  async function watchIntakeLapse(): Promise<void> {
+    while (status === 'submitted' || status === 'correctionRequested') {
+      await condition(() => status !== 'correctionRequested');
+      if (status !== 'submitted') return;
+      const since = lastSubmittedAt;
+      const { dueAt } = await hall.computeDeadline({
+        start: since,
+        limit: { days: 5, unit: 'workingDays' },
+      });
+      const wait = Math.max(Date.parse(dueAt) - Date.now(), 1);
+      const decided = await condition(
+        () => status !== 'submitted' || lastSubmittedAt !== since,
+        wait,
+      );
+      if (decided) continue;
+      await accept(SYSTEM_ACTOR, since, { action: 'acceptedByLaw' });
+      await record('supervisorsWarned', SYSTEM_ACTOR, {
+        details: { reason: 'intakeLapsed', basis: 'LLA art. 32', since, lapsedAt: dueAt },
+      });
+    }
+  }
 
   setHandler(
     requestCorrectionUpdate,
@@ -230,7 +295,10 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       materials = [...new Set([...materials, ...req.materials])];
       const stillMissing = (missing ?? []).filter((code) => !materials.includes(code));
       missing = stillMissing.length > 0 ? stillMissing : undefined;
-      if (!missing) setStatus('submitted');
+      if (!missing) {
+        setStatus('submitted');
+        lastSubmittedAt = now();
+      }
       await record('supplemented', req.actor, {
         caseChanges: { status, materials, missingMaterials: missing ?? [] },
         details: { materials: req.materials },
@@ -368,7 +436,18 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       runningChildren++;
       const child = await startChild(departmentTaskWorkflow, {
         workflowId: taskWorkflowId(caseNumber, slot.spec.code),
-        args: [{ caseNumber, task: slot.spec, openedAt: now(), receivedAt: input.receivedAt }],
+        args: [
+          {
+            caseNumber,
+            task: slot.spec,
+            // The first tasks count from the case's acceptance (for a case taken over, its
+            // receipt); a dependent task from the moment its prerequisites are met.
+            openedAt: slot.spec.dependsOn.length === 0 && acceptedAt ? acceptedAt : now(),
+            receivedAt: input.receivedAt,
+            soleTask: tasks.size === 1,
+            reminderDays: input.reminderDays,
+          },
+        ],
         searchAttributes: {
           CaseNumber: [caseNumber],
           ItemCode: [slot.spec.itemCode],
@@ -404,9 +483,24 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     details: { materials: input.materials, source: input.source },
   });
   registered = true;
+  const lapse = watchIntakeLapse();
 
   // Intake is over when the case is refused, withdrawn, or accepted with its receipt issued.
   await condition(() => intakeDone || ['refusedToAccept', 'withdrawn'].includes(status));
+
+  // Only a joint case warns on its own clock; a single-task case warns through its task.
+  const caseWarnings =
+    item.kind === 'joint' && status === 'accepted'
+      ? clock.watch(
+          () => status !== 'accepted',
+          async (level, at) => {
+            await record('warningRaised', SYSTEM_ACTOR, {
+              caseChanges: { warningLevel: level },
+              details: { level, dueAt: at },
+            });
+          },
+        )
+      : Promise.resolve();
 
   if (status === 'accepted' && outcome === undefined) {
     while (status === 'accepted') {
@@ -430,5 +524,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   // cancelled child must finish recording its cancellation before the parent closes over it.
   await condition(() => status !== 'concluded' || outcome !== 'approved');
   await condition(() => runningChildren === 0 && allHandlersFinished());
+  await lapse;
+  await caseWarnings;
   return view();
 }

@@ -13,7 +13,9 @@ import {
 } from '@temporalio/workflow';
 import type {
   Actor,
+  CaseChanges,
   RegisterEvent,
+  TaskChanges,
   TaskInput,
   TaskResult,
   TaskStateView,
@@ -22,10 +24,16 @@ import type {
 import { SYSTEM_ACTOR } from '../lib/case/model';
 import type { ErrorCode } from '../lib/errors';
 import { hall } from './activities';
+import { Clock } from './clock';
+import { dueChangesOf, installClockHandlers, type DueChanges } from './clockHandlers';
 import { cancelTaskSignal, concludeUpdate, taskStatusQuery } from './messages';
 
 function refuse(code: ErrorCode, message: string): never {
   throw ApplicationFailure.nonRetryable(message, code);
+}
+
+function outcomeOf(decision: 'approve' | 'deny'): TaskResult['outcome'] {
+  return decision === 'approve' ? 'approved' : 'denied';
 }
 
 /** Runs one department's task until it is concluded or cancelled. */
@@ -36,13 +44,22 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
   let status = 'open' as TaskStatus;
   let opened = false;
   let result: TaskResult | undefined;
-  let due: { statutoryDueAt: string; promisedDueAt: string } | undefined;
+  const clock = new Clock({
+    start: task.clockStartsAt === 'receipt' ? input.receivedAt : input.openedAt,
+    statutoryLimit: task.statutoryLimit,
+    promisedLimit: task.promisedLimit,
+    reminderDays: input.reminderDays,
+  });
 
   const now = (): string => new Date().toISOString();
   const record = (
     action: string,
     actor: Actor,
-    extra: Pick<RegisterEvent, 'task' | 'details'>,
+    extra: {
+      task?: Omit<TaskChanges, 'taskCode'>;
+      details?: RegisterEvent['details'];
+      caseChanges?: CaseChanges;
+    },
   ): Promise<boolean> =>
     hall.recordEvent({
       caseNumber,
@@ -52,18 +69,40 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
       actor,
       action,
       taskCode: task.code,
-      ...extra,
+      details: extra.details,
+      task: { taskCode: task.code, ...extra.task },
+      caseChanges: extra.caseChanges,
     });
+
+  /** A task that is the whole case writes its dates and warnings on the case row too. */
+  const caseShare = (changes: CaseChanges): CaseChanges | undefined =>
+    input.soleTask ? changes : undefined;
+
+  const writeDue = (dueChanges: DueChanges | undefined) => ({
+    task: { ...dueChanges },
+    caseChanges: dueChanges ? caseShare({ ...dueChanges }) : undefined,
+  });
 
   setHandler(taskStatusQuery, (): TaskStateView => ({
     caseNumber,
     taskCode: task.code,
     department: task.department,
     status,
-    statutoryDueAt: due?.statutoryDueAt,
-    promisedDueAt: due?.promisedDueAt,
+    statutoryDueAt: clock.due?.statutoryDueAt,
+    promisedDueAt: clock.due?.promisedDueAt,
+    warnings: [...clock.fired],
     result,
   }));
+
+  installClockHandlers({
+    clock,
+    extension: task.extension,
+    department: task.department,
+    isOpen: () => status === 'open',
+    now,
+    record: (action, actor, extra) =>
+      record(action, actor, { details: extra.details, ...writeDue(extra.dueChanges) }),
+  });
 
   setHandler(
     concludeUpdate,
@@ -76,11 +115,9 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
       status = 'concluded';
       await condition(() => opened);
       const at = now();
-      const outcome = conclusion.decision === 'approve' ? 'approved' : 'denied';
       const actor = { id: conclusion.officer, role: 'officer', department: conclusion.department };
       await record('taskConcluded', actor, {
         task: {
-          taskCode: task.code,
           status: 'concluded',
           decision: conclusion.decision,
           reasons: conclusion.reasons,
@@ -92,7 +129,7 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
       result = {
         taskCode: task.code,
         department: task.department,
-        outcome,
+        outcome: outcomeOf(conclusion.decision),
         reasons: conclusion.reasons,
         officer: conclusion.officer,
         at,
@@ -126,7 +163,7 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     await condition(() => opened);
     const at = now();
     await record('taskCancelled', SYSTEM_ACTOR, {
-      task: { taskCode: task.code, status: 'cancelled', cancelledAt: at, cancelReason: reason },
+      task: { status: 'cancelled', cancelledAt: at, cancelReason: reason },
       details: { reason },
     });
     upsertSearchAttributes({ CaseStatus: ['cancelled'] });
@@ -139,35 +176,36 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     };
   }
 
-  const clockStart = task.clockStartsAt === 'receipt' ? input.receivedAt : input.openedAt;
-  const clock = await hall.computeClock({
-    start: clockStart,
-    statutoryLimit: task.statutoryLimit,
-    promisedLimit: task.promisedLimit,
-  });
-  due = clock;
+  const due = await clock.compute();
   await record('taskOpened', SYSTEM_ACTOR, {
     task: {
-      taskCode: task.code,
       department: task.department,
       itemCode: task.itemCode,
       role: task.role,
       title: task.title,
       status: 'open',
       openedAt: input.openedAt,
-      statutoryDueAt: clock.statutoryDueAt,
-      promisedDueAt: clock.promisedDueAt,
-      dueProvisional: clock.provisional,
+      ...dueChangesOf(due),
     },
-    details: { calendarVersion: clock.calendarVersion },
+    caseChanges: caseShare(dueChangesOf(due)),
+    details: { calendarVersion: due.calendarVersion },
   });
-  upsertSearchAttributes({ DueAt: [new Date(clock.promisedDueAt)] });
+  if (due.promisedDueAt) upsertSearchAttributes({ DueAt: [new Date(due.promisedDueAt)] });
   opened = true;
 
-  await condition(() => result !== undefined && allHandlersFinished());
-  return result!;
-}
+  // Warnings run beside the wait for a decision, and stop with it.
+  const warnings = clock.watch(
+    () => status !== 'open',
+    async (level, at) => {
+      await record('warningRaised', SYSTEM_ACTOR, {
+        task: { warningLevel: level },
+        caseChanges: caseShare({ warningLevel: level }),
+        details: { level, dueAt: at, department: task.department },
+      });
+    },
+  );
 
-function outcomeOf(decision: 'approve' | 'deny'): TaskResult['outcome'] {
-  return decision === 'approve' ? 'approved' : 'denied';
+  await condition(() => result !== undefined && allHandlersFinished());
+  await warnings;
+  return result!;
 }

@@ -43,3 +43,66 @@ export const concludeUpdate = defineUpdate<TaskResult, [Conclusion]>('conclude')
 export const cancelTaskSignal = defineSignal<[{ reason: string }]>('cancelTask');
 /** The live state of one department task. */
 export const taskStatusQuery = defineQuery<TaskStateView>('taskStatus');
+
+/** The procedures whose time is not counted (LLA art. 45). */
+export const SUSPENDING_PROCEDURES = [
+  'hearing',
+  'tendering',
+  'auction',
+  'inspection',
+  'testing',
+  'quarantine',
+  'appraisal',
+  'expertReview',
+] as const;
+
+/** One of the procedures of LLA art. 45. */
+export type SuspendingProcedure = (typeof SUSPENDING_PROCEDURES)[number];
+
+/** A supervisor's urging (督办) and what became of it. */
+export interface UrgingView {
+  id: string;
+  message: string;
+  replyBy: string;
+  urgedBy: string;
+  status: 'awaitingReply' | 'replied' | 'escalated';
+  reply?: string;
+}
+
+/** The clock of a case or task as its updates answer it. */
+export interface ClockView {
+  statutoryDueAt?: string;
+  promisedDueAt?: string;
+  extensionDays: number;
+  suspended: boolean;
+  suspensions: { from: string; to: string | null; procedure: string; reason: string }[];
+  warnings: string[];
+  urgings: UrgingView[];
+}
+
+/** The head of the organ (or, for a joint case, of the government) extends the limit (延期). */
+export const extendUpdate = defineUpdate<
+  ClockView,
+  [{ actor: Actor; days: number; reason: string }]
+>('extend');
+/** The clock stops for a procedure of art. 45 (中止计时). */
+export const suspendUpdate = defineUpdate<
+  ClockView,
+  [{ actor: Actor; procedure: SuspendingProcedure; reason: string; expectedDays?: number }]
+>('suspend');
+/** The clock runs again (恢复计时). */
+export const resumeUpdate = defineUpdate<ClockView, [{ actor: Actor }]>('resume');
+/** A supervisor urges the department to act, with a reply deadline (督办). */
+export const urgeUpdate = defineUpdate<
+  UrgingView,
+  [{ actor: Actor; message: string; replyBy: string }]
+>('urge');
+/** The department replies to an urging. */
+export const replyUrgingUpdate = defineUpdate<
+  UrgingView,
+  [{ actor: Actor; urgingId: string; message: string }]
+>('replyUrging');
+/** The calendar changed (a published year, a hall closure): due moments are computed again. */
+export const calendarChangedSignal = defineSignal<[{ version: string }]>('calendarChanged');
+/** The clock of a case or task. */
+export const clockQuery = defineQuery<ClockView>('clock');

@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { CaseView } from '../../lib/case/model';
 import { taskWorkflowId } from '../../lib/case/model';
 import { DomainError } from '../../lib/errors';
@@ -16,6 +16,7 @@ import {
 import type { departmentTaskWorkflow } from '../../workflows/departmentTask';
 import { actorOf, requireDepartment, type Principal } from '../auth';
 import { route, type RouteSpec } from '../route';
+import { caseFor as caseForIn, onWorkflow } from './access';
 import {
   caseParams,
   conclusionBody,
@@ -33,48 +34,12 @@ export interface CaseRouteDeps extends SubmitDeps {
   temporal: Client;
 }
 
-/**
- * Runs a call against a case's workflow and turns Temporal's answers into the hall's: a closed
- * workflow refuses with 409, a missing one with 404.
- */
-async function onWorkflow<T>(caseNumber: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
-      throw new DomainError('case_not_found', `no running case ${caseNumber}`);
-    }
-    const message = (err as Error).message ?? '';
-    if (/already completed|workflow execution already/i.test(message)) {
-      throw new DomainError('invalid_state', `case ${caseNumber} is closed`);
-    }
-    throw err;
-  }
-}
-
 /** The case routes: submission, intake, conclusion, withdrawal, collection, and the views. */
 export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
   const { store, temporal } = deps;
 
-  /** The register row of a case the caller may act on, or 404/403. */
-  async function caseFor(caseNumber: string, principal: Principal) {
-    const record = await store.getCase(caseNumber);
-    if (!record) throw new DomainError('case_not_found', `no case ${caseNumber}`);
-    if (principal.role === 'clerk')
-      requireDepartment(principal, record.department, `case ${caseNumber}`);
-    if (principal.role === 'officer' || principal.role === 'headOfOrgan') {
-      const tasks = await store.getTasks(caseNumber);
-      const involved =
-        record.department === principal.department ||
-        tasks.some((t) => t.department === principal.department);
-      if (!involved)
-        throw new DomainError(
-          'wrong_department',
-          `case ${caseNumber} is not ${principal.department}’s`,
-        );
-    }
-    return record;
-  }
+  const caseFor = (caseNumber: string, principal: Principal) =>
+    caseForIn(store, caseNumber, principal);
 
   const handleOf = (caseNumber: string) => temporal.workflow.getHandle(caseNumber);
 

@@ -19,6 +19,8 @@ export interface SubmitDeps {
   timeZone: string;
   /** Prefix of case numbers (the hall code unless configured). */
   caseNumberPrefix: string;
+  /** Working days before the promised date that the reminder goes out. */
+  reminderDays: number;
 }
 
 /** The item fields a running case needs, frozen at submission so a catalog edit can't move it. */
@@ -34,6 +36,7 @@ export function snapshotItem(item: Item): ItemSnapshot {
     onTheSpot: item.onTheSpot,
     materials: item.materials.map((m) => ({ code: m.code, name: m.name })),
     tasks: item.tasks,
+    extension: item.extension,
   };
 }
 
@@ -120,6 +123,7 @@ export async function submitCase(
     receivedAt: body.receivedAt ? new Date(body.receivedAt).toISOString() : now.toISOString(),
     source: body.receivedAt ? 'takeover' : 'counter',
     submittedBy: actorOf(principal),
+    reminderDays: deps.reminderDays,
   };
 
   // A number whose workflow id Temporal already holds (a register restored from an older backup)

@@ -3,7 +3,8 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { DomainError } from '../../lib/errors';
 import type { RegisterStore } from '../../lib/store';
-import { requireDepartment, type Principal } from '../auth';
+import type { Principal } from '../auth';
+import { caseFor as caseForIn } from '../cases/access';
 import { route, type RouteSpec } from '../route';
 
 /** What the document routes need: the register, for the cases and their documents. */
@@ -29,11 +30,13 @@ const caseParams = z.object({ caseNumber: z.string().min(1).max(64) });
 // documents.id is a bigserial; 18 digits stay inside PostgreSQL's bigint.
 const documentParams = z.object({ id: z.string().regex(/^[1-9]\d{0,17}$/, 'a document id') });
 
-// As RegisterDocumentService numbers them: <hall prefix>-<kind>-<YYYYMMDD>-<sequence>.
+// As RegisterDocumentService numbers them: <hall prefix>-<kind>-<day>-<sequence>. The day takes
+// 6 to 8 digits because the service does not zero-pad month and day yet (2026123 for 3 December);
+// once it does, numbers already printed must still verify, so the range stays.
 const verifyParams = z.object({
   documentNumber: z
     .string()
-    .regex(/^[A-Za-z0-9]{1,32}-[A-Z]{2}-\d{8}-\d{6,18}$/, 'a document number as printed'),
+    .regex(/^[A-Za-z0-9]{1,32}-[A-Z]{2}-\d{6,8}-\d{6,18}$/, 'a document number as printed'),
 });
 
 // The code is printed in capitals; one typed in lower case is the same code.
@@ -74,28 +77,8 @@ const NO_CODE = '\u0000'.repeat(8);
 export function documentRoutes(deps: DocumentRouteDeps): RouteSpec<any, any, any>[] {
   const { db, store } = deps;
 
-  // Same rule as GET /cases/:caseNumber (api/cases/router.ts caseFor): a department's staff see
-  // the cases their department is in; supervisors and admins see every case.
-  async function caseFor(caseNumber: string, principal: Principal) {
-    const record = await store.getCase(caseNumber);
-    if (!record) throw new DomainError('case_not_found', `no case ${caseNumber}`);
-    if (principal.role === 'clerk') {
-      requireDepartment(principal, record.department, `case ${caseNumber}`);
-    }
-    if (principal.role === 'officer') {
-      const tasks = await store.getTasks(caseNumber);
-      const involved =
-        record.department === principal.department ||
-        tasks.some((t) => t.department === principal.department);
-      if (!involved) {
-        throw new DomainError(
-          'wrong_department',
-          `case ${caseNumber} is not ${principal.department}’s`,
-        );
-      }
-    }
-    return record;
-  }
+  const caseFor = (caseNumber: string, principal: Principal) =>
+    caseForIn(store, caseNumber, principal);
 
   return [
     route({

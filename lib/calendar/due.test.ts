@@ -540,7 +540,7 @@ if (!matrixChild) {
   // Speed is measured by bench/calendar.ts (npm run bench), never by a timed test.
   const repo = path.resolve(__dirname, '..', '..');
   const avaCli = path.join(repo, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
-  const files = ['lib/calendar/due.test.ts', 'cli/due.test.ts'];
+  const files = ['lib/calendar/due.test.ts', 'cli/due.test.ts', 'test/clock.test.ts'];
 
   for (const timeZone of ['Asia/Shanghai', 'UTC', 'America/New_York']) {
     test(`every calendar and CLI test also passes with TZ=${timeZone}`, async (t) => {

@@ -58,6 +58,8 @@ export interface ItemSnapshot {
   onTheSpot: boolean;
   materials: { code: string; name: string }[];
   tasks: TaskSpec[];
+  /** The extension the item's law allows for the whole case, if any. */
+  extension?: (Limit & { approver: 'headOfOrgan' | 'headOfGovernment' }) | null;
 }
 
 /** One department task a case will open, with its own limits and prerequisites. */
@@ -71,6 +73,7 @@ export interface TaskSpec {
   promisedLimit: Limit;
   clockStartsAt: ClockStart;
   dependsOn: string[];
+  extension: (Limit & { approver: 'headOfOrgan' | 'headOfGovernment' }) | null;
 }
 
 /** Everything the case workflow starts from. */
@@ -83,6 +86,8 @@ export interface CaseInput {
   receivedAt: string;
   source: 'counter' | 'takeover';
   submittedBy: Actor;
+  /** Warning policy: working days before the promised due moment for the reminder. */
+  reminderDays?: number;
 }
 
 /** Everything a department task workflow starts from. */
@@ -93,6 +98,10 @@ export interface TaskInput {
   openedAt: string;
   /** Receipt of the application, for tasks whose law counts from receipt. */
   receivedAt: string;
+  /** The case has this one task only: its warnings are the case's warnings too. */
+  soleTask?: boolean;
+  /** Working days before the promised due moment that the reminder goes out (policy; 1). */
+  reminderDays?: number;
 }
 
 /** What a department task ends with. */
@@ -168,17 +177,27 @@ export interface TaskStateView {
   status: TaskStatus;
   statutoryDueAt?: string;
   promisedDueAt?: string;
+  /** The warning levels fired so far, in order. */
+  warnings: WarningLevel[];
   result?: TaskResult;
 }
 
 /** The due moments of a clock, as the calendar activity answers them. */
 export interface ClockDue {
   clockStartedAt: string;
-  statutoryDueAt: string;
-  promisedDueAt: string;
+  /** Absent while the clock is suspended with no end yet. */
+  statutoryDueAt?: string;
+  promisedDueAt?: string;
+  /** True while an open suspension stops the clock. */
+  suspended?: boolean;
+  /** When the reminder before the promised due moment goes out (预警). */
+  reminderAt?: string;
   provisional: boolean;
   calendarVersion: string;
 }
+
+/** The warning levels of electronic supervision (电子监察), in the order they fire. */
+export type WarningLevel = 'reminder' | 'yellow' | 'red';
 
 /** Fields of the case row an event sets. */
 export interface CaseChanges {

@@ -174,6 +174,11 @@ export function buildCatalog(rawCatalog: unknown, rawPromises: unknown): Catalog
     const promisedLimit = promised[raw.code] ?? statutory;
     checkPromise(`item ${raw.code}`, statutory, promisedLimit, problems);
     const clockStartsAt = clockStartOf(raw.statutoryLimit.clockStartsAt);
+    if (raw.extension && raw.extension.unit !== statutory.unit) {
+      problems.push(
+        `item ${raw.code}: extension in ${raw.extension.unit}, limit in ${statutory.unit}`,
+      );
+    }
 
     let tasks: TaskTemplate[];
     if (raw.kind === 'joint') {
@@ -197,6 +202,7 @@ export function buildCatalog(rawCatalog: unknown, rawPromises: unknown): Catalog
           promisedLimit: taskPromised,
           clockStartsAt: clockStartOf(taskItem?.statutoryLimit.clockStartsAt),
           dependsOn: t.dependsOn ?? [],
+          extension: taskItem?.extension ?? null,
         };
       });
       if (tasks.length === 0) problems.push(`item ${raw.code}: a joint item needs tasks`);
@@ -222,6 +228,7 @@ export function buildCatalog(rawCatalog: unknown, rawPromises: unknown): Catalog
           promisedLimit,
           clockStartsAt,
           dependsOn: [],
+          extension: raw.extension ?? null,
         },
       ];
     }

@@ -56,6 +56,8 @@ export interface TaskTemplate {
   promisedLimit: Limit;
   clockStartsAt: ClockStart;
   dependsOn: string[];
+  /** The extension the task item's law allows, if any. */
+  extension: (Limit & { approver: ExtensionApprover }) | null;
 }
 
 /** One kind of licence or permit the hall accepts. */

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import type { SnapshotCalendar } from '../../activities/calendarService';
+import { dateInZone, workingDaysBetween } from '../../lib/calendar';
+import type { RegisterStore } from '../../lib/store';
+import { route, type RouteSpec } from '../route';
+
+const SUPERVISORS = ['supervisor', 'admin', 'headOfGovernment'] as const;
+
+const listQuery = z.object({
+  level: z.enum(['reminder', 'yellow', 'red']).optional(),
+  department: z.string().min(1).optional(),
+  page: z.coerce.number().int().min(1).default(1),
+  pageSize: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/**
+ * Electronic supervision (电子监察): the open department tasks by warning level, most late
+ * first, and the counts and on-time rate per department. Read from the register, never from
+ * Temporal visibility (eventually consistent and rate limited).
+ */
+export function supervisionRoutes(
+  store: RegisterStore,
+  calendar: SnapshotCalendar,
+  timeZone: string,
+): RouteSpec<any, any, any>[] {
+  const db = store.db;
+  return [
+    route({
+      method: 'get',
+      path: '/supervision/cases',
+      summary: 'Open department tasks with a warning, most late first',
+      tag: 'supervision',
+      roles: [...SUPERVISORS],
+      query: listQuery,
+      handler: async ({ query }) => {
+        // Red is late on the statutory limit, the others on the promised one.
+        const dueColumn = query.level === 'red' ? 't.statutory_due_at' : 't.promised_due_at';
+        const rows = (await db('department_tasks as t')
+          .join('cases as c', 'c.case_number', 't.case_number')
+          .where('t.status', 'open')
+          .modify((q) => {
+            if (query.level) void q.where('t.warning_level', query.level);
+            else void q.whereNot('t.warning_level', 'none');
+            if (query.department) void q.where('t.department', query.department);
+          })
+          .orderBy(dueColumn, 'asc')
+          .orderBy('t.case_number')
+          .limit(query.pageSize)
+          .offset((query.page - 1) * query.pageSize)
+          .select(
+            't.case_number',
+            't.task_code',
+            't.department',
+            't.item_code',
+            't.warning_level',
+            't.promised_due_at',
+            't.statutory_due_at',
+            't.officer',
+            'c.item_code as case_item',
+            'c.kind',
+          )) as Record<string, any>[];
+        const snapshot = await calendar.snapshot();
+        const today = dateInZone(new Date(), timeZone);
+        return {
+          body: {
+            tasks: rows.map((r) => {
+              const due: Date = r.warning_level === 'red' ? r.statutory_due_at : r.promised_due_at;
+              const overdue = due
+                ? workingDaysBetween(snapshot, dateInZone(due, timeZone), today)
+                : 0;
+              return {
+                caseNumber: r.case_number,
+                task: r.task_code,
+                department: r.department,
+                item: r.item_code,
+                caseItem: r.case_item,
+                level: r.warning_level,
+                promisedDueAt: r.promised_due_at?.toISOString() ?? null,
+                statutoryDueAt: r.statutory_due_at?.toISOString() ?? null,
+                workingDaysOverdue: Math.max(overdue, 0),
+                officer: r.officer,
+              };
+            }),
+            page: query.page,
+            pageSize: query.pageSize,
+          },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/supervision/summary',
+      summary: 'Open tasks by department and warning level, and each department’s on-time rate',
+      tag: 'supervision',
+      roles: [...SUPERVISORS],
+      handler: async () => {
+        const open = (await db('department_tasks')
+          .where('status', 'open')
+          .select('department', 'warning_level')
+          .count({ n: '*' })
+          .groupBy('department', 'warning_level')) as {
+          department: string;
+          warning_level: string;
+          n: string;
+        }[];
+        const done = (await db('department_tasks')
+          .where('status', 'concluded')
+          .select('department')
+          .count({ concluded: '*' })
+          .select(db.raw('count(*) filter (where concluded_at <= promised_due_at) as on_time'))
+          .groupBy('department')) as { department: string; concluded: string; on_time: string }[];
+        const departments = new Map<string, Record<string, number | null>>();
+        const row = (d: string) => {
+          let r = departments.get(d);
+          if (!r) {
+            r = {
+              open: 0,
+              none: 0,
+              reminder: 0,
+              yellow: 0,
+              red: 0,
+              concluded: 0,
+              onTime: 0,
+              onTimeRate: null,
+            };
+            departments.set(d, r);
+          }
+          return r;
+        };
+        for (const o of open) {
+          const r = row(o.department);
+          r[o.warning_level] = Number(o.n);
+          r.open = (r.open ?? 0) + Number(o.n);
+        }
+        for (const c of done) {
+          const r = row(c.department);
+          r.concluded = Number(c.concluded);
+          r.onTime = Number(c.on_time);
+          r.onTimeRate = Number(c.concluded) > 0 ? Number(c.on_time) / Number(c.concluded) : null;
+        }
+        return {
+          body: {
+            departments: [...departments]
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([department, r]) => ({ department, ...r })),
+          },
+        };
+      },
+    }),
+  ];
+}

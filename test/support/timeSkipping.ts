@@ -1,0 +1,466 @@
+/**
+ * Workflow tests on Temporal's time-skipping test server (.tools/temporal-test-server, built by
+ * scripts/ensure-test-server.sh): one environment per test file, one worker per test on a task
+ * queue of its own, and the hall's activities replaced by in-memory fakes typed against
+ * HallActivities. The workflows are bundled once per process and shared by every worker.
+ */
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { ExecutionContext } from 'ava';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { HallActivities } from '../../activities';
+import { createCalendarActivities, type ClockRequest } from '../../activities/calendar';
+import { SnapshotCalendar } from '../../activities/calendarService';
+import type { IssuedDocument, IssueRequest } from '../../activities/documents';
+import { hallDay, snapshotItem } from '../../api/cases/submit';
+import { buildSnapshotFromChineseDays, computeDue, HALL_TIME_ZONE, indexSnapshot } from '../../lib/calendar';
+import type { Limit } from '../../lib/catalog/types';
+import type {
+  AcceptRequest,
+  Actor,
+  CaseInput,
+  ClockDue,
+  Conclusion,
+  RegisterEvent,
+  TaskInput,
+} from '../../lib/case/model';
+import { taskWorkflowId } from '../../lib/case/model';
+import { loadCatalog } from '../../lib/catalog/load';
+import type { caseWorkflow, departmentTaskWorkflow } from '../../workflows';
+import { registeredUpdate } from '../../workflows/messages';
+import { buildCompany } from './builders';
+
+const repo = path.resolve(__dirname, '..', '..');
+
+/** The Java time-skipping server that scripts/ensure-test-server.sh installs. */
+export const TEST_SERVER_PATH = path.join(repo, '.tools', 'temporal-test-server');
+
+// The SDK logs every worker start and stop at INFO; a test run wants its warnings only. The
+// runtime is installed once per process, before the first connection.
+// Core's own warnings are muted too: the Java server does not advertise the heartbeat-details
+// capability, and core says so at every worker start.
+try {
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
+} catch {
+  // Installed already by another module of this process.
+}
+
+/**
+ * A time-skipping environment with the hall's search attributes. The Java server rejects the
+ * SDK's `searchAttributes` start option, so they are registered through the operator service,
+ * which the workflows need because they upsert them.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  if (!existsSync(TEST_SERVER_PATH)) {
+    throw new Error(`${TEST_SERVER_PATH} is missing: run scripts/ensure-test-server.sh`);
+  }
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: TEST_SERVER_PATH } },
+  });
+  // IndexedValueType: 2 keyword, 6 datetime.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: { CaseNumber: 2, ItemCode: 2, Department: 2, CaseStatus: 2, DueAt: 6 },
+  });
+  return env;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The hall's workflows (workflows/index.ts), bundled once per process: bundling takes seconds. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  return bundle;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake activities.
+
+/** A document as the fake issued it: the request and the number it answered with. */
+export interface FakeDocument extends IssueRequest {
+  documentNumber: string;
+}
+
+/** A call of a calendar activity: its name, what the workflow asked and what it got. */
+export interface CalendarCall {
+  activity: string;
+  request: any;
+  answer: any;
+}
+
+/** A computeClock call: the clock the workflow asked for and the due moments it got. */
+export interface FakeClock {
+  request: ClockRequest;
+  due: ClockDue;
+}
+
+/** In-memory stand-ins for the register, the calendar and the document service. */
+export interface FakeHall {
+  activities: HallActivities;
+  /** The register: each (stream, seq) once, in the order first written. */
+  events: RegisterEvent[];
+  /** Writes of a (stream, seq) the register already held; it ignored them and answered false. */
+  repeatedWrites: RegisterEvent[];
+  /** Every calendar activity call, in order. */
+  calendarCalls: CalendarCall[];
+  /** Every computeClock call, in order. */
+  clocks: FakeClock[];
+  /** Every issueDocument call, in order (a repeated event key answers with the same number). */
+  documents: FakeDocument[];
+  /** The events of one stream (a case's workflow id, or a task's `<caseNumber>/<taskCode>`). */
+  eventsOf(stream: string): RegisterEvent[];
+  /** Resolves with the first event, already held or still to come, that matches. */
+  waitForEvent(match: (event: RegisterEvent) => boolean, timeoutMs?: number): Promise<RegisterEvent>;
+}
+
+/** Hooks a test uses to delay or fail an activity; each runs before the fake does its work. */
+export interface FakeHallOptions {
+  /** Runs before a register write; it may wait on a gate, or throw to fail the attempt. */
+  beforeRecord?: (event: RegisterEvent) => Promise<void> | void;
+  /** Runs after a register write is stored; throwing here is an answer lost on the way back. */
+  afterRecord?: (event: RegisterEvent) => Promise<void> | void;
+}
+
+// The calendar is the real one: the calendar activities over SnapshotCalendar, which counts with
+// lib/calendar (buildSnapshotFromChineseDays + computeDue) on the shipped State Council data and
+// does no I/O. Only what the workflows ask is recorded.
+const calendarService = new SnapshotCalendar();
+const calendarIndex = indexSnapshot(buildSnapshotFromChineseDays());
+
+/** The due moment computeDue gives on the shipped calendar, to check a clock against. */
+export function dueOn(start: string, limit: Limit): { dueAt: string; provisional: boolean } {
+  const result = computeDue(
+    calendarIndex,
+    { start: new Date(start), days: limit.days, unit: limit.unit },
+    HALL_TIME_ZONE,
+  );
+  if (result.dueAt === null) throw new Error('no suspension was given, yet the clock is stopped');
+  return { dueAt: result.dueAt.toISOString(), provisional: result.provisional };
+}
+
+/** A fresh fake hall: an empty register, the shipped calendar, documents numbered from 1. */
+export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
+  const events: RegisterEvent[] = [];
+  const keys = new Set<string>();
+  const repeatedWrites: RegisterEvent[] = [];
+  const calendarCalls: CalendarCall[] = [];
+  const documents: FakeDocument[] = [];
+  const numbers = new Map<string, string>();
+  const waiters = new Set<{ match: (e: RegisterEvent) => boolean; resolve: (e: RegisterEvent) => void }>();
+
+  const calendar = createCalendarActivities(calendarService);
+  const recordedCalendar = Object.fromEntries(
+    Object.entries(calendar).map(([activity, run]) => [
+      activity,
+      async (request: any) => {
+        const answer = await (run as (r: any) => Promise<unknown>)(request);
+        calendarCalls.push({ activity, request, answer });
+        return answer;
+      },
+    ]),
+  ) as typeof calendar;
+
+  const activities: HallActivities = {
+    ...recordedCalendar,
+    async recordEvent(event) {
+      await options.beforeRecord?.(event);
+      const key = `${event.stream}#${event.seq}`;
+      if (keys.has(key)) {
+        repeatedWrites.push(event);
+        return false;
+      }
+      keys.add(key);
+      events.push(event);
+      for (const waiter of waiters) {
+        if (waiter.match(event)) {
+          waiters.delete(waiter);
+          waiter.resolve(event);
+        }
+      }
+      await options.afterRecord?.(event);
+      return true;
+    },
+    async issueDocument(request): Promise<IssuedDocument> {
+      let documentNumber = numbers.get(request.eventKey);
+      if (!documentNumber) {
+        documentNumber = `DOC-${String(numbers.size + 1).padStart(6, '0')}`;
+        numbers.set(request.eventKey, documentNumber);
+      }
+      documents.push({ ...request, documentNumber });
+      return { id: documentNumber, documentNumber, kind: request.kind, issuedAt: new Date().toISOString() };
+    },
+  };
+
+  return {
+    activities,
+    events,
+    repeatedWrites,
+    calendarCalls,
+    get clocks() {
+      return calendarCalls
+        .filter((c) => c.activity === 'computeClock')
+        .map((c) => ({ request: c.request as ClockRequest, due: c.answer as ClockDue }));
+    },
+    documents,
+    eventsOf: (stream) => events.filter((e) => e.stream === stream),
+    waitForEvent: (match, timeoutMs = 20_000) => {
+      const held = events.find(match);
+      if (held) return Promise.resolve(held);
+      return new Promise((resolve, reject) => {
+        const waiter = { match, resolve };
+        waiters.add(waiter);
+        setTimeout(() => {
+          if (!waiters.delete(waiter)) return;
+          reject(new Error(`no matching register event in ${timeoutMs} ms: ${match.toString()}`));
+        }, timeoutMs).unref();
+      });
+    },
+  };
+}
+
+/** A gate an activity hook can wait on until the test opens it. */
+export function buildGate(): { wait: () => Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { wait: () => opened, open };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers and workflows.
+
+/** A worker over the fake hall on a task queue of its own; run the test in `worker.runUntil`. */
+export async function createHallWorker(
+  env: TestWorkflowEnvironment,
+  hall: FakeHall,
+): Promise<{ worker: Worker; taskQueue: string }> {
+  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: hall.activities,
+  });
+  return { worker, taskQueue };
+}
+
+/** A case workflow as the test drives it. */
+export type CaseHandle = WorkflowHandle<typeof caseWorkflow>;
+/** A department task workflow as the test drives it. */
+export type TaskHandle = WorkflowHandle<typeof departmentTaskWorkflow>;
+
+/**
+ * Starts a case as api/cases/submit.ts does and waits until it is in the register. The case
+ * (and with it, by the parent close policy, its tasks) is terminated at teardown if still open.
+ */
+export async function startCase(
+  t: ExecutionContext,
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  input: CaseInput,
+): Promise<CaseHandle> {
+  const handle = await env.client.workflow.start<typeof caseWorkflow>('caseWorkflow', {
+    workflowId: input.caseNumber,
+    taskQueue,
+    args: [input],
+    searchAttributes: {
+      CaseNumber: [input.caseNumber],
+      ItemCode: [input.item.code],
+      Department: [input.item.department],
+      CaseStatus: ['submitted'],
+    },
+  });
+  t.teardown(async () => {
+    await handle.terminate('test over').catch(() => undefined);
+  });
+  await handle.executeUpdate(registeredUpdate);
+  return handle;
+}
+
+/** The handle of a case's department task (child workflow `<caseNumber>/<taskCode>`). */
+export function taskHandle(env: TestWorkflowEnvironment, caseNumber: string, taskCode: string): TaskHandle {
+  return env.client.workflow.getHandle<typeof departmentTaskWorkflow>(taskWorkflowId(caseNumber, taskCode));
+}
+
+/** True when a workflow with this id has been started on the server. */
+export async function workflowExists(env: TestWorkflowEnvironment, workflowId: string): Promise<boolean> {
+  try {
+    await env.client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return false;
+    throw err;
+  }
+}
+
+/** The input a department task workflow was started with, read from its history. */
+export async function taskInputOf(handle: TaskHandle): Promise<TaskInput> {
+  const history = await handle.fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`${handle.workflowId} has no start input`);
+  return defaultPayloadConverter.fromPayload<TaskInput>(payload);
+}
+
+/** The update names a workflow's history shows as accepted, in order. */
+export async function acceptedUpdates(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? [])
+    .map((e: temporal.api.history.v1.IHistoryEvent) => e.workflowExecutionUpdateAcceptedEventAttributes)
+    .filter((a) => a != null)
+    .map((a) => a.acceptedRequest?.input?.name ?? '');
+}
+
+/** The ApplicationFailure an update was refused with (its type is the hall's error code). */
+export async function refusalOf(call: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await call;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+      return err.cause;
+    }
+    throw err;
+  }
+  throw new Error('the update was not refused');
+}
+
+/** Polls until a probe satisfies a condition (a case reacts to its tasks asynchronously). */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay.
+
+/** Where recorded histories are kept for test/workflows/replay.test.ts. */
+export const HISTORIES_DIR = path.join(repo, 'test', 'workflows', 'histories');
+
+/** One history replayed: the workflow and, if it did not replay, why. */
+export interface Replayed {
+  workflowId: string;
+  error?: string;
+}
+
+/**
+ * Replays, with the current workflow bundle, the histories of the given cases and of every
+ * task workflow they started: a nondeterministic change to workflow code fails here.
+ */
+export async function replayAll(env: TestWorkflowEnvironment, cases: CaseInput[]): Promise<Replayed[]> {
+  const ids: string[] = [];
+  for (const input of cases) {
+    ids.push(input.caseNumber);
+    for (const task of input.item.tasks) {
+      const id = taskWorkflowId(input.caseNumber, task.code);
+      if (await workflowExists(env, id)) ids.push(id);
+    }
+  }
+  const histories = await Promise.all(
+    ids.map(async (workflowId) => ({
+      workflowId,
+      history: await env.client.workflow.getHandle(workflowId).fetchHistory(),
+    })),
+  );
+  const replayed: Replayed[] = [];
+  const results = Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories);
+  for await (const result of results) {
+    replayed.push(
+      result.error
+        ? { workflowId: result.workflowId, error: String(result.error) }
+        : { workflowId: result.workflowId },
+    );
+  }
+  return replayed;
+}
+
+/**
+ * Saves a workflow's history under HISTORIES_DIR when the run is a recording one
+ * (RECORD_HISTORIES=1); see test/workflows/replay.test.ts.
+ */
+export async function saveHistory(handle: WorkflowHandle, fileName: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  const history = await handle.fetchHistory();
+  writeFileSync(path.join(HISTORIES_DIR, fileName), `${historyToJSON(history)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures.
+
+const catalog = loadCatalog(path.join(repo, 'data'));
+
+/** A catalog item as the shipped data/catalog.json defines it. */
+export function catalogItem(code: string) {
+  const item = catalog.items.get(code);
+  if (!item) throw new Error(`no item ${code} in data/catalog.json`);
+  return item;
+}
+
+let caseSequence = 0;
+const casePrefix = `TS${randomBytes(2).toString('hex').toUpperCase()}`;
+
+/**
+ * The workflow input of a counter submission of an item, built as api/cases/submit.ts builds
+ * it (snapshotItem of the shipped catalog), with every material of the item handed in.
+ */
+export function buildCaseInput(
+  itemCode: string,
+  overrides: Partial<Omit<CaseInput, 'item'>> = {},
+): CaseInput {
+  const item = catalogItem(itemCode);
+  caseSequence++;
+  return {
+    caseNumber: `${casePrefix}-${hallDay(new Date(), HALL_TIME_ZONE)}-${String(caseSequence).padStart(5, '0')}`,
+    item: snapshotItem(item),
+    applicant: buildCompany(),
+    channels: ['sms'],
+    materials: item.materials.map((m) => m.code),
+    receivedAt: new Date().toISOString(),
+    source: 'counter',
+    submittedBy: buildClerk(),
+    ...overrides,
+  };
+}
+
+/** The comprehensive window's clerk. */
+export function buildClerk(overrides: Partial<Actor> = {}): Actor {
+  return { id: 'clerk-c01', role: 'clerk', counter: 'C01', ...overrides };
+}
+
+/** A clerk's acceptance. */
+export function buildAccept(overrides: Partial<AcceptRequest> = {}): AcceptRequest {
+  return { actor: buildClerk(), ...overrides };
+}
+
+/** A department's approval of its task, by one of its officers. */
+export function buildConclusion(department: string, overrides: Partial<Conclusion> = {}): Conclusion {
+  return { department, officer: `officer-${department}-1`, decision: 'approve', ...overrides };
+}

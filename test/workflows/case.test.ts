@@ -1,0 +1,354 @@
+/**
+ * The case workflow on its own: a promised item from acceptance to collection, an immediate item
+ * decided at the counter, and the update validators that refuse bad decisions before history.
+ * Runs on the time-skipping server; the register, calendar and documents are in-memory fakes.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import anyTest, { type TestFn } from 'ava';
+import { findWorkday } from 'chinese-days';
+import type { CaseInput } from '../../lib/case/model';
+import {
+  acceptUpdate,
+  caseStatusQuery,
+  collectUpdate,
+  concludeUpdate,
+  requestCorrectionUpdate,
+} from '../../workflows/messages';
+import {
+  acceptedUpdates,
+  buildAccept,
+  buildCaseInput,
+  buildClerk,
+  buildConclusion,
+  buildFakeHall,
+  createHallWorker,
+  createTimeSkippingEnv,
+  dueOn,
+  refusalOf,
+  replayAll,
+  saveHistory,
+  startCase,
+  taskHandle,
+  workflowBundle,
+  workflowExists,
+  type FakeHall,
+} from '../support/timeSkipping';
+
+const test = anyTest as TestFn<{ env: TestWorkflowEnvironment }>;
+
+test.before(async (t) => {
+  t.context.env = await createTimeSkippingEnv();
+  await workflowBundle();
+});
+
+test.after.always(async (t) => {
+  await t.context.env?.teardown();
+});
+
+/** The food business licence: promised, market, 10 working days by law, 5 promised. */
+const PROMISED_ITEM = 'market-food-business-licence';
+/** Enterprise registration: an immediate item, registered on the spot at the counter. */
+const IMMEDIATE_ITEM = 'market-enterprise-registration';
+
+/** Every case started here, so the last test can replay their histories. */
+const started: CaseInput[] = [];
+
+function buildPromisedCase(overrides: Partial<Omit<CaseInput, 'item'>> = {}): CaseInput {
+  const input = buildCaseInput(PROMISED_ITEM, overrides);
+  started.push(input);
+  return input;
+}
+
+/**
+ * The hand rule, independent of lib/calendar: day 0 is the start's date in the hall (UTC+8, no
+ * daylight saving), not counted (Civil Code art. 201); the limit ends at 24:00 of the n-th
+ * working day after it (LLA art. 82), working days as the `chinese-days` package lists them.
+ */
+function dueByHand(start: string, workingDays: number): string {
+  const hallDate = new Date(Date.parse(start) + 8 * 3_600_000).toISOString().slice(0, 10);
+  return new Date(`${findWorkday(workingDays, hallDate)}T23:59:59.999+08:00`).toISOString();
+}
+
+function actionsOf(hall: FakeHall, stream: string): string[] {
+  return hall.eventsOf(stream).map((e) => e.action);
+}
+
+test.serial('accepting a promised case starts both its clocks at acceptance', async (t) => {
+  const { env } = t.context;
+  const hall = buildFakeHall();
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildPromisedCase();
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    const view = await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
+
+    const acceptedAt = view.acceptedAt!;
+    t.is(view.status, 'accepted');
+    t.like(hall.clocks[0].request, {
+      start: acceptedAt,
+      statutoryLimit: { days: 10, unit: 'workingDays' },
+      promisedLimit: { days: 5, unit: 'workingDays' },
+    });
+    t.is(view.statutoryDueAt, dueByHand(acceptedAt, 10));
+    t.is(view.promisedDueAt, dueByHand(acceptedAt, 5));
+    t.is(view.statutoryDueAt, dueOn(acceptedAt, { days: 10, unit: 'workingDays' }).dueAt);
+    t.is(view.promisedDueAt, dueOn(acceptedAt, { days: 5, unit: 'workingDays' }).dueAt);
+    t.false(view.dueProvisional);
+    t.deepEqual(hall.eventsOf(input.caseNumber)[1].caseChanges, {
+      status: 'accepted',
+      acceptedAt,
+      clockStartedAt: acceptedAt,
+      statutoryDueAt: dueByHand(acceptedAt, 10),
+      promisedDueAt: dueByHand(acceptedAt, 5),
+      dueProvisional: false,
+      counter: 'C01',
+      clerk: 'clerk-c01',
+    });
+
+    // The department's task is open before the clerk's call returns.
+    t.deepEqual(
+      view.tasks.map((task) => [task.code, task.status]),
+      [[PROMISED_ITEM, 'open']],
+    );
+    t.true(await workflowExists(env, `${input.caseNumber}/${PROMISED_ITEM}`));
+  });
+});
+
+test.serial(
+  'a promised case approved by its department is concluded and closes at collection',
+  async (t) => {
+    const { env } = t.context;
+    const hall = buildFakeHall();
+    const { worker, taskQueue } = await createHallWorker(env, hall);
+    const input = buildPromisedCase();
+    const caseNumber = input.caseNumber;
+
+    await worker.runUntil(async () => {
+      const handle = await startCase(t, env, taskQueue, input);
+      await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
+      const task = taskHandle(env, caseNumber, PROMISED_ITEM);
+      const result = await task.executeUpdate(concludeUpdate, {
+        args: [buildConclusion('market')],
+      });
+
+      t.like(result, { outcome: 'approved', department: 'market', officer: 'officer-market-1' });
+      await hall.waitForEvent((e) => e.stream === caseNumber && e.action === 'concluded');
+      const concluded = await handle.query(caseStatusQuery);
+      t.like(concluded, { status: 'concluded', outcome: 'approved' });
+      t.deepEqual(concluded.tasks[0].result, result);
+
+      // An approved case stays open until the licence is collected.
+      await handle.executeUpdate(collectUpdate, { args: [{ actor: buildClerk() }] });
+      const closed = await handle.result();
+
+      t.like(closed, { status: 'collected', outcome: 'approved' });
+      t.deepEqual(actionsOf(hall, caseNumber), [
+        'submitted',
+        'accepted',
+        'tasksPlanned',
+        'concluded',
+        'collected',
+      ]);
+      t.deepEqual(actionsOf(hall, `${caseNumber}/${PROMISED_ITEM}`), ['taskOpened', 'taskConcluded']);
+      t.deepEqual(hall.documents, [
+        { caseNumber, kind: 'receipt', eventKey: `${caseNumber}#2`, documentNumber: 'DOC-000001' },
+        {
+          caseNumber,
+          kind: 'approvalNotice',
+          eventKey: `${caseNumber}#4`,
+          documentNumber: 'DOC-000002',
+        },
+      ]);
+      t.deepEqual(hall.repeatedWrites, []);
+      await saveHistory(handle, 'case-promised-v1.json');
+    });
+  },
+);
+
+test.serial('an immediate item decided at intake is concluded at once, without a task', async (t) => {
+  const { env } = t.context;
+  const hall = buildFakeHall();
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildCaseInput(IMMEDIATE_ITEM);
+  started.push(input);
+  const caseNumber = input.caseNumber;
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    const view = await handle.executeUpdate(acceptUpdate, {
+      args: [buildAccept({ concludeAtIntake: 'approve' })],
+    });
+
+    t.like(view, { status: 'concluded', outcome: 'approved' });
+    t.deepEqual(actionsOf(hall, caseNumber), ['submitted', 'accepted', 'concluded']);
+    t.false(await workflowExists(env, `${caseNumber}/${IMMEDIATE_ITEM}`));
+    t.deepEqual(
+      hall.documents.map((d) => [d.kind, d.eventKey]),
+      [
+        ['receipt', `${caseNumber}#2`],
+        ['approvalNotice', `${caseNumber}#3`],
+      ],
+    );
+  });
+});
+
+test.serial('a second intake decision is refused as already decided', async (t) => {
+  const { env } = t.context;
+  const hall = buildFakeHall();
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildPromisedCase();
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
+    const before = hall.events.length;
+
+    const refusal = await refusalOf(handle.executeUpdate(acceptUpdate, { args: [buildAccept()] }));
+
+    t.is(refusal.type, 'already_decided');
+    t.is(refusal.message, 'the case is already accepted');
+    t.is(hall.events.length, before);
+    t.deepEqual(await acceptedUpdates(handle), ['registered', 'accept']);
+  });
+});
+
+test.serial('accepting a case whose materials were requested is refused as invalid', async (t) => {
+  const { env } = t.context;
+  const hall = buildFakeHall();
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildPromisedCase({ materials: ['application-form', 'business-licence-copy'] });
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    await handle.executeUpdate(requestCorrectionUpdate, {
+      args: [{ actor: buildClerk(), missing: ['layout-and-process', 'food-safety-rules'] }],
+    });
+    const before = hall.events.length;
+
+    const refusal = await refusalOf(handle.executeUpdate(acceptUpdate, { args: [buildAccept()] }));
+
+    t.is(refusal.type, 'invalid_state');
+    t.is(hall.events.length, before);
+    t.is((await handle.query(caseStatusQuery)).status, 'correctionRequested');
+    t.deepEqual(await acceptedUpdates(handle), ['registered', 'requestCorrection']);
+  });
+});
+
+test.serial('a correction naming a material the item does not have is refused', async (t) => {
+  const { env } = t.context;
+  const hall = buildFakeHall();
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildPromisedCase();
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    const before = hall.events.length;
+
+    const refusal = await refusalOf(
+      handle.executeUpdate(requestCorrectionUpdate, {
+        args: [{ actor: buildClerk(), missing: ['food-safety-rules', 'fire-commitment-letter'] }],
+      }),
+    );
+
+    t.is(refusal.type, 'unknown_material');
+    t.is(refusal.message, `not materials of ${PROMISED_ITEM}: fire-commitment-letter`);
+    t.is(hall.events.length, before);
+    t.is((await handle.query(caseStatusQuery)).status, 'submitted');
+    t.deepEqual(await acceptedUpdates(handle), ['registered']);
+  });
+});
+
+test.serial('a conclusion sent by another department is refused as wrong department', async (t) => {
+  const { env } = t.context;
+  const hall = buildFakeHall();
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildPromisedCase();
+  const stream = `${input.caseNumber}/${PROMISED_ITEM}`;
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
+    await hall.waitForEvent((e) => e.stream === stream && e.action === 'taskOpened');
+    const before = hall.events.length;
+    const task = taskHandle(env, input.caseNumber, PROMISED_ITEM);
+
+    const refusal = await refusalOf(
+      task.executeUpdate(concludeUpdate, { args: [buildConclusion('health')] }),
+    );
+
+    t.is(refusal.type, 'wrong_department');
+    t.is(refusal.message, `task ${PROMISED_ITEM} belongs to market`);
+    t.is(hall.events.length, before);
+    t.deepEqual(await acceptedUpdates(task), []);
+  });
+});
+
+test.serial('a denial without reasons is refused as invalid', async (t) => {
+  const { env } = t.context;
+  const hall = buildFakeHall();
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildPromisedCase();
+  const stream = `${input.caseNumber}/${PROMISED_ITEM}`;
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
+    await hall.waitForEvent((e) => e.stream === stream && e.action === 'taskOpened');
+    const before = hall.events.length;
+    const task = taskHandle(env, input.caseNumber, PROMISED_ITEM);
+
+    const refusal = await refusalOf(
+      task.executeUpdate(concludeUpdate, {
+        args: [buildConclusion('market', { decision: 'deny', reasons: '  ' })],
+      }),
+    );
+
+    t.is(refusal.type, 'validation_failed');
+    t.is(refusal.message, 'a denial needs its reasons');
+    t.is(hall.events.length, before);
+    t.deepEqual(await acceptedUpdates(task), []);
+    t.is((await handle.query(caseStatusQuery)).tasks[0].status, 'open');
+  });
+});
+
+test.serial('a register write whose answer was lost is retried and kept once', async (t) => {
+  const { env } = t.context;
+  let lost = false;
+  const hall = buildFakeHall({
+    afterRecord: (event) => {
+      if (event.action !== 'accepted' || lost) return;
+      lost = true;
+      throw new Error('connection reset after commit');
+    },
+  });
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildPromisedCase();
+  const caseNumber = input.caseNumber;
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
+
+    t.true(lost);
+    t.deepEqual(actionsOf(hall, caseNumber), ['submitted', 'accepted', 'tasksPlanned']);
+    t.deepEqual(
+      hall.repeatedWrites.map((e) => [e.stream, e.seq, e.action]),
+      [[caseNumber, 2, 'accepted']],
+    );
+    t.deepEqual(
+      hall.documents.map((d) => d.eventKey),
+      [`${caseNumber}#2`],
+    );
+  });
+});
+
+test.serial('every case history of this file replays with the current workflow code', async (t) => {
+  const replayed = await replayAll(t.context.env, started);
+
+  t.true(replayed.length >= started.length, 'each case has its history replayed');
+  t.deepEqual(
+    replayed.filter((r) => r.error),
+    [],
+  );
+});
