@@ -1,0 +1,207 @@
+/**
+ * The statutory clock through the API, on a case taken over in progress: the labour-dispatch
+ * licence received 2026-09-28 10:00 (statutory 20 working days, promised 10, extension up to 10,
+ * approved by the head of the organ). Counted by hand on the 2026 arrangement (see
+ * test/clock.test.ts for the day-by-day count): promised due end of 10-16 (10-10 is a make-up
+ * Saturday), reminder end of 10-15, statutory end of 10-30; extended by 10: statutory end of
+ * 11-13, promised end of 10-30. All of them are past today, so every level fires at once.
+ */
+import test from 'ava';
+import { buildCompany } from './support/builders';
+import { eventually, startTestHall, type TestHall } from './support/hall';
+
+const endOf = (date: string) => `${date}T15:59:59.999Z`;
+const ITEM = 'hrss-labour-dispatch-licence';
+const CLERK = 'dev-clerk-hrss';
+
+async function takeOver(hall: TestHall): Promise<string> {
+  const created = await hall.call('POST', '/cases', CLERK, {
+    item: ITEM,
+    applicant: buildCompany(),
+    materials: ['application-form', 'business-licence'],
+    receivedAt: '2026-09-28T10:00:00+08:00',
+  });
+  const caseNumber: string = created.body.case.caseNumber;
+  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
+  return caseNumber;
+}
+
+test('a case taken over late is red at once, with every level fired once and in order', async (t) => {
+  const hall = await startTestHall(t);
+  const caseNumber = await takeOver(hall);
+  const detail = await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) => r.body.tasks[0]?.warningLevel === 'red',
+  );
+  t.is(detail.body.case.acceptedAt, '2026-09-28T02:00:00.000Z');
+  t.is(detail.body.case.promisedDueAt, endOf('2026-10-16'));
+  t.is(detail.body.case.statutoryDueAt, endOf('2026-10-30'));
+  t.is(detail.body.case.warningLevel, 'red');
+  const warnings = detail.body.timeline.filter(
+    (e: { action: string }) => e.action === 'warningRaised',
+  );
+  t.deepEqual(
+    warnings.map((e: { details: { level: string; dueAt: string } }) => [
+      e.details.level,
+      e.details.dueAt,
+    ]),
+    [
+      ['reminder', endOf('2026-10-15')],
+      ['yellow', endOf('2026-10-16')],
+      ['red', endOf('2026-10-30')],
+    ],
+  );
+
+  const red = await hall.call('GET', '/supervision/cases?level=red', 'dev-supervisor');
+  t.is(red.status, 200);
+  const row = red.body.tasks.find((r: { caseNumber: string }) => r.caseNumber === caseNumber);
+  t.like(row, { department: 'hrss', level: 'red', statutoryDueAt: endOf('2026-10-30') });
+  t.true(row.workingDaysOverdue > 20);
+  const summary = await hall.call('GET', '/supervision/summary', 'dev-supervisor');
+  t.like(
+    summary.body.departments.find((d: { department: string }) => d.department === 'hrss'),
+    { open: 1, red: 1 },
+  );
+});
+
+test('the head of the organ extends once, by at most the allowed days, with reasons', async (t) => {
+  const hall = await startTestHall(t);
+  const caseNumber = await takeOver(hall);
+  const path = `/cases/${caseNumber}/tasks/${ITEM}/extension`;
+
+  const byOfficer = await hall.call('POST', path, 'dev-officer-hrss', {
+    days: 10,
+    reason: '情况复杂',
+  });
+  t.is(byOfficer.status, 403);
+  const otherHead = await hall.call('POST', path, 'dev-head-market', {
+    days: 10,
+    reason: '情况复杂',
+  });
+  t.is(otherHead.status, 403);
+  const tooLong = await hall.call('POST', path, 'dev-head-hrss', { days: 11, reason: '情况复杂' });
+  t.is(tooLong.status, 422);
+  t.is(tooLong.body.error.code, 'extension_too_long');
+  const noReason = await hall.call('POST', path, 'dev-head-hrss', { days: 10, reason: ' ' });
+  t.is(noReason.status, 422);
+
+  const extended = await hall.call('POST', path, 'dev-head-hrss', {
+    days: 10,
+    reason: '需实地核查经营场所',
+  });
+  t.is(extended.status, 200);
+  t.is(extended.body.clock.statutoryDueAt, endOf('2026-11-13'));
+  t.is(extended.body.clock.promisedDueAt, endOf('2026-10-30'));
+  const again = await hall.call('POST', path, 'dev-head-hrss', { days: 1, reason: '再次延期' });
+  t.is(again.status, 409);
+  t.is(again.body.error.code, 'extension_not_allowed');
+
+  const detail = await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) => r.body.case.statutoryDueAt === endOf('2026-11-13'),
+  );
+  t.is(detail.body.tasks[0].statutoryDueAt, endOf('2026-11-13'));
+  const extensions = detail.body.timeline.filter(
+    (e: { action: string }) => e.action === 'extended',
+  );
+  t.is(extensions.length, 1);
+  t.is(extensions[0].actor, 'head-hrss');
+});
+
+test('suspension and resumption are refused when they make no sense, and change nothing', async (t) => {
+  const hall = await startTestHall(t);
+  const caseNumber = await takeOver(hall);
+  const base = `/cases/${caseNumber}/tasks/${ITEM}`;
+  const resumeFirst = await hall.call('POST', `${base}/resumption`, 'dev-officer-hrss');
+  t.is(resumeFirst.status, 409);
+  t.is(resumeFirst.body.error.code, 'not_suspended');
+  const badProcedure = await hall.call('POST', `${base}/suspension`, 'dev-officer-hrss', {
+    procedure: 'lunch',
+    reason: '午休',
+  });
+  t.is(badProcedure.status, 422);
+
+  const suspended = await hall.call('POST', `${base}/suspension`, 'dev-officer-hrss', {
+    procedure: 'inspection',
+    reason: '现场核查',
+    expectedDays: 5,
+  });
+  t.is(suspended.status, 200);
+  t.true(suspended.body.clock.suspended);
+  // The limit ran out before the suspension began: stopping the clock now cannot undo that.
+  t.is(suspended.body.clock.statutoryDueAt, endOf('2026-10-30'));
+  const twice = await hall.call('POST', `${base}/suspension`, 'dev-officer-hrss', {
+    procedure: 'testing',
+    reason: '检测',
+  });
+  t.is(twice.status, 409);
+  const resumed = await hall.call('POST', `${base}/resumption`, 'dev-officer-hrss');
+  t.is(resumed.status, 200);
+  t.false(resumed.body.clock.suspended);
+  // Suspended today and resumed today: one day today is not counted, which is after the due
+  // day already, so the statutory date stays.
+  t.is(resumed.body.clock.statutoryDueAt, endOf('2026-10-30'));
+
+  await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-hrss', {
+    decision: 'approve',
+  });
+  const closed = await eventually(
+    () =>
+      hall.call('POST', `${base}/suspension`, 'dev-officer-hrss', {
+        procedure: 'testing',
+        reason: '检测',
+      }),
+    (r) => r.status !== 200,
+  );
+  t.is(closed.status, 409);
+  t.is(closed.body.error.code, 'invalid_state');
+});
+
+test('an urging unanswered by its deadline escalates to the hall leadership; a reply stops it', async (t) => {
+  const hall = await startTestHall(t);
+  const caseNumber = await takeOver(hall);
+  const base = `/cases/${caseNumber}/tasks/${ITEM}/urgings`;
+  const notSupervisor = await hall.call('POST', base, 'dev-officer-hrss', {
+    message: '请尽快办理',
+    replyBy: new Date(Date.now() + 60_000).toISOString(),
+  });
+  t.is(notSupervisor.status, 403);
+
+  const answered = await hall.call('POST', base, 'dev-supervisor', {
+    message: '该件已超法定时限，请说明原因',
+    replyBy: new Date(Date.now() + 60_000).toISOString(),
+  });
+  t.is(answered.status, 201);
+  const reply = await hall.call(
+    'POST',
+    `${base}/${answered.body.urging.id}/reply`,
+    'dev-officer-hrss',
+    {
+      message: '已安排现场核查，三日内办结',
+    },
+  );
+  t.is(reply.body.urging.status, 'replied');
+
+  const silent = await hall.call('POST', base, 'dev-supervisor', {
+    message: '请于两秒内答复',
+    replyBy: new Date(Date.now() + 2_000).toISOString(),
+  });
+  const detail = await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) => r.body.timeline.some((e: { action: string }) => e.action === 'urgingEscalated'),
+  );
+  const escalations = detail.body.timeline.filter(
+    (e: { action: string }) => e.action === 'urgingEscalated',
+  );
+  t.is(escalations.length, 1);
+  t.is(escalations[0].details.urgingId, silent.body.urging.id);
+  const late = await hall.call(
+    'POST',
+    `${base}/${silent.body.urging.id}/reply`,
+    'dev-officer-hrss',
+    {
+      message: '迟复',
+    },
+  );
+  t.is(late.status, 409);
+});

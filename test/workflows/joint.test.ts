@@ -1,0 +1,415 @@
+/**
+ * Joint cases (并联审批): one case, a department task per related department, opened as their
+ * prerequisites are approved (copyToRelated), joined into one decision, and cancelled together
+ * when one department denies or the applicant withdraws. Time-skipping server, fake activities.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import type { CaseInput, CaseView, RegisterEvent, TaskStatus } from '../../lib/case/model';
+import {
+  acceptUpdate,
+  caseStatusQuery,
+  concludeUpdate,
+  withdrawUpdate,
+} from '../../workflows/messages';
+import {
+  acceptedUpdates,
+  buildAccept,
+  buildCaseInput,
+  buildClerk,
+  buildConclusion,
+  buildFakeHall,
+  buildGate,
+  createHallWorker,
+  createTimeSkippingEnv,
+  dueOn,
+  eventually,
+  refusalOf,
+  replayAll,
+  saveHistory,
+  startCase,
+  taskHandle,
+  taskInputOf,
+  workflowBundle,
+  workflowExists,
+  type CaseHandle,
+  type FakeHall,
+} from '../support/timeSkipping';
+
+const test = anyTest as TestFn<{ env: TestWorkflowEnvironment }>;
+
+test.before(async (t) => {
+  t.context.env = await createTimeSkippingEnv();
+  await workflowBundle();
+});
+
+test.after.always(async (t) => {
+  await t.context.env?.teardown();
+});
+
+const RESTAURANT = 'joint-open-restaurant';
+const CONSTRUCTION = 'joint-construction-parallel-approval';
+const HOSPITAL = 'joint-open-private-hospital';
+
+const REGISTRATION = 'market-enterprise-registration';
+/** The restaurant's tasks that wait for the business registration, with their departments. */
+const RESTAURANT_DEPENDANTS: Record<string, string> = {
+  'market-food-business-licence': 'market',
+  'fire-public-assembly-check-commitment': 'fire',
+  'water-drainage-permit': 'water',
+  'urban-shop-sign-filing': 'urban',
+};
+
+const PLANNING = 'planning-construction-project-planning-permit';
+const ECOLOGY = 'ecology-eia-form-approval';
+const FIRE_DESIGN = 'housing-fire-design-review';
+const AIR_DEFENCE = 'civil-air-defence-basement-approval';
+const DRAINAGE = 'water-drainage-permit';
+
+const ESTABLISHMENT = 'health-medical-institution-establishment';
+const PRACTICE = 'health-medical-institution-practice-registration';
+const SHOP_SIGN = 'urban-shop-sign-filing';
+
+const ECOLOGY_REASONS = 'the site lies inside a first-grade drinking-water protection zone';
+const DAY_MS = 86_400_000;
+
+/** Every case started here, so the last test can replay their histories. */
+const started: CaseInput[] = [];
+
+interface JointRun {
+  hall: FakeHall;
+  handle: CaseHandle;
+  caseNumber: string;
+  accepted: CaseView;
+  /** A department approves (or, with overrides, denies) one task by its update. */
+  conclude: (
+    taskCode: string,
+    department: string,
+    overrides?: Parameters<typeof buildConclusion>[1],
+  ) => ReturnType<ReturnType<typeof taskHandle>['executeUpdate']>;
+  /** The case as its query answers, once it satisfies `ok`. */
+  caseWhen: (ok: (view: CaseView) => boolean) => Promise<CaseView>;
+}
+
+/**
+ * Runs a test body against a joint case already accepted by the clerk, inside a worker of its
+ * own over a fresh fake hall.
+ */
+async function withAcceptedCase(
+  t: ExecutionContext<{ env: TestWorkflowEnvironment }>,
+  itemCode: string,
+  body: (run: JointRun) => Promise<void>,
+  hall: FakeHall = buildFakeHall(),
+): Promise<void> {
+  const { env } = t.context;
+  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const input = buildCaseInput(itemCode);
+  started.push(input);
+  const caseNumber = input.caseNumber;
+
+  await worker.runUntil(async () => {
+    const handle = await startCase(t, env, taskQueue, input);
+    const accepted = await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
+    await body({
+      hall,
+      handle,
+      caseNumber,
+      accepted,
+      conclude: (taskCode, department, overrides) =>
+        taskHandle(env, caseNumber, taskCode).executeUpdate(concludeUpdate, {
+          args: [buildConclusion(department, overrides)],
+        }),
+      caseWhen: (ok) => eventually(() => handle.query(caseStatusQuery), ok),
+    });
+  });
+}
+
+function statusesOf(view: CaseView): Record<string, TaskStatus> {
+  return Object.fromEntries(view.tasks.map((task) => [task.code, task.status]));
+}
+
+function isOpened(caseNumber: string, taskCode: string) {
+  return (e: RegisterEvent) => e.stream === `${caseNumber}/${taskCode}` && e.action === 'taskOpened';
+}
+
+/** How many taskCancelled events the register holds for each task, from whichever stream. */
+function cancellationsOf(hall: FakeHall): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const e of hall.events.filter((e) => e.action === 'taskCancelled')) {
+    counts[e.taskCode!] = (counts[e.taskCode!] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test.serial('a joint restaurant opens only the business registration at acceptance', async (t) => {
+  const { env } = t.context;
+  await withAcceptedCase(t, RESTAURANT, async ({ hall, caseNumber, accepted }) => {
+    await hall.waitForEvent(isOpened(caseNumber, REGISTRATION));
+
+    t.deepEqual(statusesOf(accepted), {
+      [REGISTRATION]: 'open',
+      'market-food-business-licence': 'waiting',
+      'fire-public-assembly-check-commitment': 'waiting',
+      'water-drainage-permit': 'waiting',
+      'urban-shop-sign-filing': 'waiting',
+    });
+    for (const code of Object.keys(RESTAURANT_DEPENDANTS)) {
+      t.false(await workflowExists(env, `${caseNumber}/${code}`), code);
+    }
+    const planned = hall.eventsOf(caseNumber).find((e) => e.action === 'tasksPlanned')!;
+    t.deepEqual(
+      planned.tasks!.map((task) => [task.taskCode, task.status]),
+      [REGISTRATION, ...Object.keys(RESTAURANT_DEPENDANTS)].map((code) => [code, 'waiting']),
+    );
+  });
+});
+
+test.serial('the business registration approved, its four dependants open at once', async (t) => {
+  const { env } = t.context;
+  await withAcceptedCase(t, RESTAURANT, async ({ hall, caseNumber, conclude, caseWhen }) => {
+    const registration = await conclude(REGISTRATION, 'market');
+    const view = await caseWhen((v) => v.tasks.filter((task) => task.status === 'open').length === 4);
+
+    t.deepEqual(statusesOf(view), {
+      [REGISTRATION]: 'concluded',
+      'market-food-business-licence': 'open',
+      'fire-public-assembly-check-commitment': 'open',
+      'water-drainage-permit': 'open',
+      'urban-shop-sign-filing': 'open',
+    });
+    for (const code of Object.keys(RESTAURANT_DEPENDANTS)) {
+      const opened = await taskInputOf(taskHandle(env, caseNumber, code));
+      t.true(opened.openedAt >= registration.at, `${code} opened after the registration`);
+      await hall.waitForEvent(isOpened(caseNumber, code));
+    }
+    // No other step of the case was needed in between.
+    t.deepEqual(
+      hall.eventsOf(caseNumber).map((e) => e.action),
+      ['submitted', 'accepted', 'tasksPlanned'],
+    );
+  });
+});
+
+test.serial('a joint restaurant is concluded approved when every task is approved', async (t) => {
+  await withAcceptedCase(t, RESTAURANT, async ({ hall, caseNumber, conclude, caseWhen }) => {
+    await conclude(REGISTRATION, 'market');
+    await caseWhen((v) => v.tasks.every((task) => task.status !== 'waiting'));
+    await Promise.all(
+      Object.entries(RESTAURANT_DEPENDANTS).map(([code, department]) => conclude(code, department)),
+    );
+    const concluded = await hall.waitForEvent(
+      (e) => e.stream === caseNumber && e.action === 'concluded',
+    );
+    const view = await caseWhen((v) => v.status === 'concluded');
+
+    t.like(concluded.caseChanges, { status: 'concluded', outcome: 'approved' });
+    t.like(view, { status: 'concluded', outcome: 'approved' });
+    t.deepEqual(
+      view.tasks.map((task) => [task.code, task.status, task.result?.outcome]),
+      [REGISTRATION, ...Object.keys(RESTAURANT_DEPENDANTS)].map((code) => [
+        code,
+        'concluded',
+        'approved',
+      ]),
+    );
+    t.deepEqual(
+      hall.documents.map((d) => [d.kind, d.eventKey]),
+      [
+        ['receipt', `${caseNumber}#2`],
+        ['approvalNotice', `${caseNumber}#${concluded.seq}`],
+      ],
+    );
+  });
+});
+
+test.serial('a related department that denies denies the joint case with its reasons', async (t) => {
+  await withAcceptedCase(t, CONSTRUCTION, async ({ hall, handle, caseNumber, conclude }) => {
+    await conclude(ECOLOGY, 'ecology', { decision: 'deny', reasons: ECOLOGY_REASONS });
+    const closed = await handle.result();
+
+    t.like(closed, { status: 'concluded', outcome: 'denied' });
+    const concluded = hall.eventsOf(caseNumber).find((e) => e.action === 'concluded')!;
+    t.like(concluded.caseChanges, {
+      status: 'concluded',
+      outcome: 'denied',
+      reasons: `ecology: ${ECOLOGY_REASONS}`,
+    });
+    t.deepEqual(
+      hall.documents.map((d) => [d.kind, d.eventKey]),
+      [
+        ['receipt', `${caseNumber}#2`],
+        ['denialDecision', `${caseNumber}#${concluded.seq}`],
+      ],
+    );
+    await saveHistory(handle, 'case-joint-deny-v1.json');
+  });
+});
+
+test.serial('a denial cancels every task not concluded, each exactly once', async (t) => {
+  const { env } = t.context;
+  await withAcceptedCase(t, CONSTRUCTION, async ({ hall, handle, caseNumber, conclude }) => {
+    await conclude(ECOLOGY, 'ecology', { decision: 'deny', reasons: ECOLOGY_REASONS });
+    const closed = await handle.result();
+
+    t.deepEqual(cancellationsOf(hall), {
+      [PLANNING]: 1,
+      [FIRE_DESIGN]: 1,
+      [AIR_DEFENCE]: 1,
+      [DRAINAGE]: 1,
+    });
+    // The fire design review never opened: the case records its cancellation itself.
+    const fireDesign = hall.events.find((e) => e.taskCode === FIRE_DESIGN)!;
+    t.is(fireDesign.stream, caseNumber);
+    t.false(await workflowExists(env, `${caseNumber}/${FIRE_DESIGN}`));
+    for (const code of [PLANNING, AIR_DEFENCE, DRAINAGE]) {
+      const result = await taskHandle(env, caseNumber, code).result();
+      t.like(result, { outcome: 'cancelled', reasons: 'ecology denied its task' }, code);
+    }
+    t.deepEqual(statusesOf(closed), {
+      [PLANNING]: 'cancelled',
+      [ECOLOGY]: 'concluded',
+      [FIRE_DESIGN]: 'cancelled',
+      [AIR_DEFENCE]: 'cancelled',
+      [DRAINAGE]: 'cancelled',
+    });
+  });
+});
+
+/** The hospital case after market and urban approved and the applicant then withdrew. */
+async function withdrawHospitalAfterTwoApprovals(
+  t: ExecutionContext<{ env: TestWorkflowEnvironment }>,
+  check: (run: JointRun, closed: CaseView) => Promise<void>,
+): Promise<void> {
+  await withAcceptedCase(t, HOSPITAL, async (run) => {
+    await run.conclude(REGISTRATION, 'market');
+    await run.conclude(SHOP_SIGN, 'urban');
+    // The case has taken in both conclusions before the applicant withdraws.
+    await run.caseWhen(
+      (v) => statusesOf(v)[REGISTRATION] === 'concluded' && statusesOf(v)[SHOP_SIGN] === 'concluded',
+    );
+    await run.handle.executeUpdate(withdrawUpdate, {
+      args: [{ actor: buildClerk(), reasons: 'the investors chose another site' }],
+    });
+    await check(run, await run.handle.result());
+  });
+}
+
+test.serial('a withdrawal cancels each task still open once, and only those', async (t) => {
+  await withdrawHospitalAfterTwoApprovals(t, async ({ hall, caseNumber }, closed) => {
+    t.like(closed, { status: 'withdrawn', outcome: 'withdrawn' });
+    t.deepEqual(cancellationsOf(hall), {
+      [ESTABLISHMENT]: 1,
+      [PRACTICE]: 1,
+      [ECOLOGY]: 1,
+      [DRAINAGE]: 1,
+    });
+    // The practice registration waited for the establishment: the case cancels it itself.
+    t.is(hall.events.find((e) => e.taskCode === PRACTICE)!.stream, caseNumber);
+  });
+});
+
+test.serial('a withdrawal leaves the tasks already concluded as they were', async (t) => {
+  await withdrawHospitalAfterTwoApprovals(t, async ({ hall, caseNumber }, closed) => {
+    for (const code of [REGISTRATION, SHOP_SIGN]) {
+      const last = hall.eventsOf(`${caseNumber}/${code}`).at(-1)!;
+      t.like(last, { action: 'taskConcluded', task: { status: 'concluded', decision: 'approve' } });
+      const task = closed.tasks.find((task) => task.code === code)!;
+      t.like(task, { status: 'concluded', result: { outcome: 'approved' } }, code);
+    }
+    t.deepEqual(
+      hall.eventsOf(caseNumber).map((e) => e.action),
+      ['submitted', 'accepted', 'tasksPlanned', 'withdrawn', 'taskCancelled'],
+    );
+    t.deepEqual(
+      hall.documents.map((d) => d.kind),
+      ['receipt'],
+    );
+  });
+});
+
+test.serial('a dependent task opens, and its clock starts, only when its prerequisite is approved', async (t) => {
+  const { env } = t.context;
+  await withAcceptedCase(t, CONSTRUCTION, async ({ hall, caseNumber, accepted, conclude, caseWhen }) => {
+    await hall.waitForEvent(isOpened(caseNumber, PLANNING));
+    const acceptedAt = Date.parse(accepted.acceptedAt!);
+    const planningOpened = await taskInputOf(taskHandle(env, caseNumber, PLANNING));
+    t.is(Date.parse(planningOpened.openedAt), acceptedAt);
+
+    await env.sleep('3 days');
+    // Three days on, planning has not decided: the fire design review has no task and no clock.
+    t.true((await env.currentTimeMs()) >= acceptedAt + 3 * DAY_MS);
+    t.false(await workflowExists(env, `${caseNumber}/${FIRE_DESIGN}`));
+    t.is(statusesOf(await caseWhen(() => true))[FIRE_DESIGN], 'waiting');
+    t.false(hall.events.some(isOpened(caseNumber, FIRE_DESIGN)));
+
+    const planning = await conclude(PLANNING, 'planning');
+    const opened = await hall.waitForEvent(isOpened(caseNumber, FIRE_DESIGN));
+    const input = await taskInputOf(taskHandle(env, caseNumber, FIRE_DESIGN));
+
+    t.true(Date.parse(input.openedAt) >= acceptedAt + 3 * DAY_MS);
+    t.true(input.openedAt >= planning.at);
+    t.like(hall.clocks.at(-1)!.request, {
+      start: input.openedAt,
+      statutoryLimit: { days: 15, unit: 'workingDays' },
+      promisedLimit: { days: 8, unit: 'workingDays' },
+    });
+    t.like(opened.task, {
+      openedAt: input.openedAt,
+      statutoryDueAt: dueOn(input.openedAt, { days: 15, unit: 'workingDays' }).dueAt,
+      promisedDueAt: dueOn(input.openedAt, { days: 8, unit: 'workingDays' }).dueAt,
+    });
+  });
+});
+
+test.serial('a conclusion for a cancelled task is refused and changes nothing', async (t) => {
+  const { env } = t.context;
+  const gate = buildGate();
+  let reachCancellation!: () => void;
+  const cancelling = new Promise<void>((resolve) => (reachCancellation = resolve));
+  // Planning's cancellation is held at the register, so its task is cancelled but still running.
+  const hall = buildFakeHall({
+    beforeRecord: async (event) => {
+      if (event.action !== 'taskCancelled' || !event.stream.endsWith(`/${PLANNING}`)) return;
+      reachCancellation();
+      await gate.wait();
+    },
+  });
+
+  await withAcceptedCase(
+    t,
+    CONSTRUCTION,
+    async ({ hall, handle, caseNumber, conclude }) => {
+      try {
+        await conclude(ECOLOGY, 'ecology', { decision: 'deny', reasons: ECOLOGY_REASONS });
+        await cancelling;
+
+        const refusal = await refusalOf(conclude(PLANNING, 'planning'));
+
+        t.is(refusal.type, 'task_cancelled');
+        t.is(refusal.message, `task ${PLANNING} was cancelled`);
+      } finally {
+        gate.open();
+      }
+      const closed = await handle.result();
+      const planning = taskHandle(env, caseNumber, PLANNING);
+      t.like(await planning.result(), { outcome: 'cancelled' });
+      t.deepEqual(await acceptedUpdates(planning), []);
+      t.deepEqual(
+        hall.eventsOf(`${caseNumber}/${PLANNING}`).map((e) => e.action),
+        ['taskOpened', 'taskCancelled'],
+      );
+      t.like(closed, { status: 'concluded', outcome: 'denied' });
+    },
+    hall,
+  );
+});
+
+test.serial('every joint case history of this file replays with the current workflow code', async (t) => {
+  const replayed = await replayAll(t.context.env, started);
+
+  t.true(replayed.length > started.length, 'the cases and their tasks are replayed');
+  t.deepEqual(
+    replayed.filter((r) => r.error),
+    [],
+  );
+});
