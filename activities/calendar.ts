@@ -5,6 +5,8 @@ import type { Limit } from '../lib/catalog/types';
 export interface CalendarService {
   /** Version of the snapshot in force (published years + the hall's overrides). */
   version(): Promise<string>;
+  /** Picks up calendar changes made since the snapshot was built. */
+  refresh?(): Promise<void>;
   /** The end of a limit counted from a start moment, skipping suspended dates. */
   due(
     start: string,
@@ -33,6 +35,7 @@ export function createCalendarActivities(calendar: CalendarService) {
   return {
     /** The statutory and promised due moments of a clock, and whether they are provisional. */
     async computeClock(req: ClockRequest): Promise<ClockDue> {
+      await calendar.refresh?.();
       const suspensions = (req.suspensions ?? []).map((s) => ({
         from: calendar.dateOf(s.from),
         to: s.to === null ? null : calendar.dateOf(s.to),

@@ -14,6 +14,9 @@ import type { CalendarService } from './calendar';
 /** Where the hall's own closures and corrections come from (the register, in production). */
 export type OverrideSource = () => Promise<CalendarOverride[]>;
 
+/** A cheap fingerprint of the overrides, to see whether they changed since the last build. */
+export type OverrideStamp = () => Promise<string>;
+
 /**
  * The calendar as activities read it: the State Council arrangement from `chinese-days` plus the
  * hall's overrides. The snapshot is rebuilt only when `reload` is called (a calendar change).
@@ -21,11 +24,26 @@ export type OverrideSource = () => Promise<CalendarOverride[]>;
 export class SnapshotCalendar implements CalendarService {
   private current: Promise<{ snapshot: CalendarSnapshot; index: CalendarIndex }>;
 
+  private stamp: string | undefined;
+
   constructor(
     private readonly overrides: OverrideSource = async () => [],
     private readonly timeZone = 'Asia/Shanghai',
+    private readonly overrideStamp?: OverrideStamp,
   ) {
     this.current = this.build();
+  }
+
+  /**
+   * Rebuilds the snapshot if the register's overrides changed since it was built: a calendar
+   * change reaches every process without a restart or a polling loop.
+   */
+  async refresh(): Promise<void> {
+    if (!this.overrideStamp) return;
+    const stamp = await this.overrideStamp();
+    if (stamp === this.stamp) return;
+    this.stamp = stamp;
+    await this.reload();
   }
 
   private async build(): Promise<{ snapshot: CalendarSnapshot; index: CalendarIndex }> {

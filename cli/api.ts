@@ -17,7 +17,11 @@ export async function startApi(
   temporal: Client,
 ): Promise<Server> {
   const log = componentLogger('api');
-  const calendar = new SnapshotCalendar(async () => [], config.HALL_TIME_ZONE);
+  const calendar = new SnapshotCalendar(
+    () => runtime.store.listCalendarOverrides(),
+    config.HALL_TIME_ZONE,
+    () => runtime.store.calendarOverridesStamp(),
+  );
   const app = createApp({
     catalog: runtime.catalog,
     store: runtime.store,
@@ -29,7 +33,7 @@ export async function startApi(
     auth: devTokenAuthenticator(runtime.catalog),
     log,
     extraRoutes: [
-      ...calendarRoutes(calendar, config.HALL_TIME_ZONE),
+      ...calendarRoutes(calendar, config.HALL_TIME_ZONE, { store: runtime.store, temporal, log }),
       ...documentRoutes({ db: runtime.db, store: runtime.store }),
       ...supervisionRoutes(runtime.store, calendar, config.HALL_TIME_ZONE),
     ],

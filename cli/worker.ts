@@ -37,7 +37,11 @@ export async function createHallWorker(
   runtime: Runtime,
   connection: NativeConnection,
 ) {
-  const calendar = new SnapshotCalendar(async () => [], config.HALL_TIME_ZONE);
+  const calendar = new SnapshotCalendar(
+    () => runtime.store.listCalendarOverrides(),
+    config.HALL_TIME_ZONE,
+    () => runtime.store.calendarOverridesStamp(),
+  );
   const documents = await createDocumentService(config, runtime, calendar);
   const activities = createActivities({
     store: runtime.store,

@@ -321,6 +321,50 @@ export class RegisterStore {
     };
   }
 
+  /** The hall's calendar entries, oldest first (a later one for the same date wins). */
+  async listCalendarOverrides(): Promise<
+    { date: string; kind: 'closed' | 'open'; reason: string; author: string }[]
+  > {
+    return (await this.db('calendar_overrides')
+      .orderBy('id')
+      .select('date', 'kind', 'reason', 'author')) as {
+      date: string;
+      kind: 'closed' | 'open';
+      reason: string;
+      author: string;
+    }[];
+  }
+
+  /** A cheap fingerprint of the overrides: changes whenever one is added. */
+  async calendarOverridesStamp(): Promise<string> {
+    const [row] = (await this.db('calendar_overrides').max({ id: 'id' }).count({ n: '*' })) as {
+      id: string | null;
+      n: string;
+    }[];
+    return `${row.id ?? 0}:${row.n}`;
+  }
+
+  /** Adds a calendar entry of the hall. */
+  async addCalendarOverride(entry: {
+    date: string;
+    kind: 'closed' | 'open';
+    reason: string;
+    author: string;
+  }): Promise<void> {
+    await this.db('calendar_overrides').insert(entry);
+  }
+
+  /** Workflow ids of every clock still running: open tasks, and accepted joint cases. */
+  async runningClockIds(): Promise<string[]> {
+    const tasks = (await this.db('department_tasks')
+      .where('status', 'open')
+      .select(this.db.raw("case_number || '/' || task_code as id"))) as { id: string }[];
+    const joint = (await this.db('cases')
+      .where({ status: 'accepted', kind: 'joint' })
+      .select('case_number as id')) as { id: string }[];
+    return [...tasks, ...joint].map((r) => r.id);
+  }
+
   /** Counts of cases by outcome and department, for the summary. */
   async countByOutcome(): Promise<
     { department: string; status: string; outcome: string | null; n: number }[]

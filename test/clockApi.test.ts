@@ -205,3 +205,46 @@ test('an urging unanswered by its deadline escalates to the hall leadership; a r
   );
   t.is(late.status, 409);
 });
+
+test('a hall closure re-arms the running clocks: closing 2026-10-20 moves day 20 to 11-02', async (t) => {
+  const hall = await startTestHall(t);
+  const caseNumber = await takeOver(hall);
+  await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) => r.body.tasks[0]?.status === 'open',
+  );
+  const noReason = await hall.call('POST', '/calendar/overrides', 'dev-admin', {
+    date: '2026-10-20',
+    kind: 'closed',
+    reason: '',
+  });
+  t.is(noReason.status, 422);
+  const notAdmin = await hall.call('POST', '/calendar/overrides', 'dev-supervisor', {
+    date: '2026-10-20',
+    kind: 'closed',
+    reason: '台风停止办公',
+  });
+  t.is(notAdmin.status, 403);
+
+  const added = await hall.call('POST', '/calendar/overrides', 'dev-admin', {
+    date: '2026-10-20',
+    kind: 'closed',
+    reason: '台风停止办公',
+  });
+  t.is(added.status, 201);
+  t.true(added.body.recomputing >= 1);
+  // 10-20 (Tue) no longer counts: day 20 moves from Fri 10-30 to Mon 11-02; the promised day
+  // (10-16) lies before the closure and stays.
+  const detail = await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) => r.body.tasks[0]?.statutoryDueAt === endOf('2026-11-02'),
+  );
+  t.is(detail.body.tasks[0].promisedDueAt, endOf('2026-10-16'));
+  t.is(detail.body.case.statutoryDueAt, endOf('2026-11-02'));
+  const recomputed = detail.body.timeline.filter(
+    (e: { action: string }) => e.action === 'clockRecomputed',
+  );
+  t.is(recomputed.length, 1);
+  const due = await hall.call('GET', '/calendar/due?from=2026-09-28&days=20', 'dev-supervisor');
+  t.is(due.body.dueDate, '2026-11-02');
+});

@@ -50,7 +50,17 @@ export function clockRoutes(store: RegisterStore, temporal: Client): RouteSpec<a
     return temporal.workflow.getHandle(taskWorkflowId(caseNumber, taskCode));
   }
 
-  const onTask = <T>(caseNumber: string, call: () => Promise<T>) => onWorkflow(caseNumber, call);
+  /** A task workflow that has completed is a closed task, not a missing case. */
+  const onTask = async <T>(caseNumber: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await onWorkflow(caseNumber, call);
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'case_not_found') {
+        throw new DomainError('invalid_state', 'the task is closed: its clock has stopped');
+      }
+      throw err;
+    }
+  };
 
   return [
     route({
