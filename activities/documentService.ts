@@ -10,6 +10,7 @@ import {
   type DocumentBase,
 } from '../lib/documents/requirements';
 import { TemplateSet } from '../lib/documents/templates';
+import { dateInZone } from '../lib/calendar';
 import type { Runtime } from '../lib/runtime';
 import type { CaseRecord } from '../lib/store';
 import type { DocumentKind, DocumentService, IssuedDocument, IssueRequest } from './documents';
@@ -42,6 +43,12 @@ const KIND_PREFIX: Record<DocumentKind, string> = {
   approvalNotice: 'ZX',
 };
 
+// LLA art. 32 ¶1: (1) no licence is needed for the matter; (2) it is another organ's matter.
+const REFUSAL_BASIS: Record<string, string> = {
+  notLicensable: '《中华人民共和国行政许可法》第三十二条第一款第（一）项',
+  wrongOrgan: '《中华人民共和国行政许可法》第三十二条第一款第（二）项',
+};
+
 const UNIT_NAMES = { workingDays: '个工作日', calendarDays: '日' } as const;
 
 /** Formats an instant as the documents print it: 2026年10月30日 14:05 in the hall's zone. */
@@ -60,10 +67,18 @@ export function formatChineseDate(iso: string, timeZone: string, withTime = fals
   return withTime ? `${date} ${get('hour')}:${get('minute')}` : date;
 }
 
-/** The short code printed beside the QR code; only the hall, holding the secret, can make it. */
-export function verificationCodeOf(secret: string, documentNumber: string, sha256: string): string {
+/**
+ * The short code printed beside the QR code; only the hall, holding the secret, can make it. It
+ * signs the document and case numbers (it is printed inside the document, so it cannot sign the
+ * file's own hash; the verify answer gives that hash for electronic copies).
+ */
+export function verificationCodeOf(
+  secret: string,
+  documentNumber: string,
+  caseNumber: string,
+): string {
   return createHmac('sha256', secret)
-    .update(`${documentNumber}|${sha256}`)
+    .update(`${documentNumber}|${caseNumber}`)
     .digest('base64url')
     .replace(/[-_]/g, '')
     .slice(0, 8)
@@ -105,8 +120,8 @@ export class RegisterDocumentService implements DocumentService {
       nextval: string;
     }[];
     const issuedAt = new Date().toISOString();
-    const day = formatChineseDate(issuedAt, this.config.HALL_TIME_ZONE).replace(/\D/g, '');
-    const documentNumber = `${this.settings.documentPrefix}-${KIND_PREFIX[req.kind]}-${day.slice(0, 8)}-${String(nextval).padStart(6, '0')}`;
+    const day = dateInZone(new Date(issuedAt), this.config.HALL_TIME_ZONE).replaceAll('-', '');
+    const documentNumber = `${this.settings.documentPrefix}-${KIND_PREFIX[req.kind]}-${day}-${String(nextval).padStart(6, '0')}`;
 
     // The verification code signs the number and the case, so it is known before rendering.
     const verificationCode = verificationCodeOf(this.secret, documentNumber, req.caseNumber);
@@ -234,6 +249,7 @@ export class RegisterDocumentService implements DocumentService {
           receivedAt: date(record.receivedAt),
           reasons,
           competentOrgan: record.competentOrgan ?? undefined,
+          legalBasis: REFUSAL_BASIS[record.reasonCode ?? ''],
         };
         return this.templates.render('refusalNotice', data);
       }

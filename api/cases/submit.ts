@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { z } from 'zod';
+import { dateInZone } from '../../lib/calendar';
 import type { Catalog, Item } from '../../lib/catalog/types';
 import type { CaseInput, CaseView, ItemSnapshot } from '../../lib/case/model';
 import { DomainError, type FieldProblem } from '../../lib/errors';
@@ -42,14 +43,7 @@ export function snapshotItem(item: Item): ItemSnapshot {
 
 /** The hall's day of an instant, as YYYYMMDD, whatever the server's time zone. */
 export function hallDay(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  })
-    .format(at)
-    .replaceAll('-', '');
+  return dateInZone(at, timeZone).replaceAll('-', '');
 }
 
 function checkIdentity(body: z.infer<typeof submitBody>): FieldProblem[] {

@@ -36,7 +36,7 @@ const documentParams = z.object({ id: z.string().regex(/^[1-9]\d{0,17}$/, 'a doc
 const verifyParams = z.object({
   documentNumber: z
     .string()
-    .regex(/^[A-Za-z0-9]{1,32}-[A-Z]{2}-\d{6,8}-\d{6,18}$/, 'a document number as printed'),
+    .regex(/^[A-Za-z0-9]{1,32}-[A-Z]{2}-\d{8}-\d{6,18}$/, 'a document number as printed'),
 });
 
 // The code is printed in capitals; one typed in lower case is the same code.

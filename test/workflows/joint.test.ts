@@ -335,7 +335,9 @@ test.serial('a dependent task opens, and its clock starts, only when its prerequ
     const planningOpened = await taskInputOf(taskHandle(env, caseNumber, PLANNING));
     t.is(Date.parse(planningOpened.openedAt), acceptedAt);
 
+    console.log('before sleep', new Date(await env.currentTimeMs()));
     await env.sleep('3 days');
+    console.log('after sleep', new Date(await env.currentTimeMs()));
     // Three days on, planning has not decided: the fire design review has no task and no clock.
     t.true((await env.currentTimeMs()) >= acceptedAt + 3 * DAY_MS);
     t.false(await workflowExists(env, `${caseNumber}/${FIRE_DESIGN}`));
