@@ -2,12 +2,15 @@ import type { RegisterStore } from '../lib/store';
 import { createCalendarActivities, type CalendarService } from './calendar';
 import { createDocumentActivities, type DocumentService } from './documents';
 import { createRegisterActivities } from './register';
+import { createDepartmentActivities, type DepartmentEndpoints } from './departments';
 
 /** The outside systems the hall's activities talk to; tests pass fakes, production real ones. */
 export interface ActivityDeps {
   store: RegisterStore;
   calendar: CalendarService;
   documents: DocumentService;
+  /** Webhook URL per department with its own system; the others use the hall inbox. */
+  departmentEndpoints?: DepartmentEndpoints;
 }
 
 /** Builds every activity of the hall over its dependencies. */
@@ -16,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRegisterActivities(deps.store),
     ...createCalendarActivities(deps.calendar),
     ...createDocumentActivities(deps.documents),
+    ...createDepartmentActivities(deps.departmentEndpoints ?? {}),
   };
 }
 

@@ -6,10 +6,13 @@
  *
  * Activity calls of a case of a one-task item, counted from workflows/case.ts and
  * workflows/departmentTask.ts (bench/cases.ts checks the count against a hall case's history):
- *   case:  recordEvent submitted, computeClock, recordEvent accepted, issueDocument receipt,
- *          recordEvent tasksPlanned, recordEvent concluded, issueDocument approvalNotice,
- *          recordEvent collected                                                  = 8
- *   task:  computeClock, recordEvent taskOpened, recordEvent taskConcluded          = 3
+ *   case:  recordEvent submitted, [computeDeadline of the intake lapse, beside intake],
+ *          computeClock, recordEvent accepted, issueDocument receipt, recordEvent tasksPlanned,
+ *          recordEvent concluded, issueDocument approvalNotice, recordEvent collected   = 9
+ *   task:  computeClock, recordEvent taskOpened, recordEvent taskConcluded            = 3
+ * and the two timers a case arms and cancels on the way: the intake lapse (LLA art. 32) in the
+ * case, raced against acceptance, and the first warning of the task's clock, raced against its
+ * conclusion. The timers' lengths don't matter: both are cancelled long before they fire.
  */
 import {
   allHandlersFinished,
@@ -27,6 +30,7 @@ import {
 export interface BareActivities {
   recordEvent(action: string): Promise<boolean>;
   computeClock(): Promise<string>;
+  computeDeadline(): Promise<string>;
   issueDocument(kind: string): Promise<string>;
 }
 
@@ -34,6 +38,7 @@ export interface BareActivities {
 export const BARE_ACTIVITY_CALLS: Readonly<Record<keyof BareActivities, number>> = {
   recordEvent: 7,
   computeClock: 2,
+  computeDeadline: 1,
   issueDocument: 2,
 };
 
@@ -79,7 +84,9 @@ export async function bareTaskWorkflow(): Promise<string> {
   await act.computeClock();
   await act.recordEvent('taskOpened');
   opened = true;
+  const firstWarning = condition(() => concluded, '10 days');
   await condition(() => recorded && allHandlersFinished());
+  await firstWarning;
   return 'approved';
 }
 
@@ -131,6 +138,10 @@ export async function bareCaseWorkflow(): Promise<string> {
 
   await act.recordEvent('submitted');
   registered = true;
+  const intakeLapse = (async () => {
+    await act.computeDeadline();
+    await condition(() => status !== 'submitted', '5 days');
+  })();
   await condition(() => taskResult !== undefined);
   await taskResult;
   // As in the hall, a client sees the conclusion once it is recorded, and may collect while the
@@ -139,5 +150,6 @@ export async function bareCaseWorkflow(): Promise<string> {
   status = 'concluded';
   await act.issueDocument('approvalNotice');
   await condition(() => status === 'collected' && allHandlersFinished());
+  await intakeLapse;
   return status;
 }

@@ -146,11 +146,15 @@ async function countActivities(
   return counts;
 }
 
-const total = (counts: Map<string, number> | Record<string, number>): number =>
-  [...(counts instanceof Map ? counts.values() : Object.values(counts))].reduce((a, b) => a + b, 0);
+const total = (counts: Map<string, number>): number =>
+  [...counts.values()].reduce((a, b) => a + b, 0);
 
+/** `computeClock 2, issueDocument 2, recordEvent 7`: sorted, so two counts compare as text. */
 const describe = (counts: Map<string, number>): string =>
-  [...counts].map(([name, n]) => `${name} ${n}`).join(', ');
+  [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
 
 /** A stack of things to undo, run last-in first-out even when an earlier undo fails. */
 class Cleanup {
@@ -303,6 +307,7 @@ async function benchHall(
 const bareActivities: BareActivities = {
   recordEvent: async () => true,
   computeClock: async () => '',
+  computeDeadline: async () => '',
   issueDocument: async () => '',
 };
 
@@ -441,11 +446,12 @@ function report(
     ].join('\n'),
   );
 
-  const expected = total(BARE_ACTIVITY_CALLS);
-  if (total(hall.activities) !== expected) {
+  // The case workflows change; the comparison means something only while the shapes match.
+  const declared = describe(new Map(Object.entries(BARE_ACTIVITY_CALLS)));
+  if (describe(hall.activities) !== declared || describe(bare.activities) !== declared) {
     console.log(
-      `warning: a hall case made ${total(hall.activities)} activity calls, the bare one ` +
-        `${expected}; bench/bareWorkflows.ts no longer mirrors the case workflows.`,
+      `warning: activity calls differ (hall: ${describe(hall.activities)}; bare declares ` +
+        `${declared}); bench/bareWorkflows.ts no longer mirrors the case workflows.`,
     );
   }
   for (const [label, phase] of [

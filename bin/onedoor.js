@@ -15,6 +15,11 @@ const COMMANDS = {
   worker: { module: 'worker.ts', run: 'runWorker', summary: 'run a Temporal worker of the hall' },
   api: { module: 'api.ts', run: 'runApi', summary: 'serve the REST API' },
   seed: { module: 'seed.ts', run: 'runSeed', summary: 'migrate the register and load the catalog' },
+  'department-system': {
+    module: '../emulators/departmentSystem.ts',
+    run: 'runDepartmentSystem',
+    summary: 'emulate a department system that receives tasks by webhook',
+  },
   due: { module: 'due.ts', run: 'runDue', summary: 'compute the statutory due date of a limit' },
 };
 

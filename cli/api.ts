@@ -4,6 +4,7 @@ import { createApp } from '../api/app';
 import { devTokenAuthenticator } from '../api/auth';
 import { calendarRoutes } from '../api/calendar/router';
 import { supervisionRoutes } from '../api/supervision/router';
+import { inboxRoutes } from '../api/inbox/router';
 import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { loadConfig, type Config } from '../lib/config';
@@ -36,6 +37,7 @@ export async function startApi(
       ...calendarRoutes(calendar, config.HALL_TIME_ZONE, { store: runtime.store, temporal, log }),
       ...documentRoutes({ db: runtime.db, store: runtime.store }),
       ...supervisionRoutes(runtime.store, calendar, config.HALL_TIME_ZONE),
+      ...inboxRoutes(runtime.store),
     ],
   });
   return new Promise((resolve, reject) => {

@@ -47,6 +47,7 @@ export async function createHallWorker(
     store: runtime.store,
     calendar,
     documents: documents.service,
+    departmentEndpoints: config.DEPARTMENT_ENDPOINTS,
   });
   const worker = await Worker.create({
     connection,

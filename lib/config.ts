@@ -47,6 +47,21 @@ const configSchema = z.object({
     .optional(),
   /** Warning policy: the reminder goes out this many working days before the promised date. */
   REMINDER_WORKING_DAYS: z.coerce.number().int().min(0).max(30).default(1),
+  /**
+   * Webhook URL per department with its own system, as JSON ({"market":"http://..."}); a
+   * department not listed reads its tasks in the hall inbox (GET /inbox).
+   */
+  DEPARTMENT_ENDPOINTS: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return z.record(z.string(), z.url()).parse(JSON.parse(text));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'a JSON object of department code to URL' });
+        return z.NEVER;
+      }
+    }),
   /** Log level of pino. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -10,3 +10,12 @@ export const hall = proxyActivities<HallActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+
+/**
+ * Delivery to a department's own system: retried until it acknowledges, however long it is down
+ * (the other departments are not held up; supervisors see the task as undelivered meanwhile).
+ */
+export const delivery = proxyActivities<HallActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});

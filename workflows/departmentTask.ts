@@ -6,7 +6,9 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
+  isCancellation,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -23,7 +25,7 @@ import type {
 } from '../lib/case/model';
 import { SYSTEM_ACTOR } from '../lib/case/model';
 import type { ErrorCode } from '../lib/errors';
-import { hall } from './activities';
+import { delivery, hall } from './activities';
 import { Clock } from './clock';
 import { dueChangesOf, installClockHandlers, type DueChanges } from './clockHandlers';
 import { cancelTaskSignal, concludeUpdate, taskStatusQuery } from './messages';
@@ -176,6 +178,44 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     };
   }
 
+  async function deliver(kind: 'taskAssigned' | 'taskCancelled', reason?: string): Promise<void> {
+    const eventKey = `${stream}#${kind}`;
+    let done: Awaited<ReturnType<typeof delivery.deliverTask>>;
+    try {
+      done = await delivery.deliverTask({
+        kind,
+        caseNumber,
+        taskCode: task.code,
+        department: task.department,
+        itemCode: task.itemCode,
+        title: task.title,
+        promisedDueAt: clock.due?.promisedDueAt,
+        statutoryDueAt: clock.due?.statutoryDueAt,
+        reason,
+        eventKey,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The department's system refused the message for good: supervisors see it; the hall
+      // inbox still serves the department's officers.
+      await record('deliveryFailed', SYSTEM_ACTOR, {
+        details: { kind, message: err instanceof Error ? err.message : String(err) },
+      });
+      return;
+    }
+    await record(
+      kind === 'taskAssigned' ? 'taskDelivered' : 'cancellationDelivered',
+      SYSTEM_ACTOR,
+      {
+        task:
+          kind === 'taskAssigned'
+            ? { deliveryChannel: done.channel, deliveredAt: done.acknowledgedAt }
+            : undefined,
+        details: { channel: done.channel, acknowledgedAt: done.acknowledgedAt },
+      },
+    );
+  }
+
   const due = await clock.compute();
   await record('taskOpened', SYSTEM_ACTOR, {
     task: {
@@ -193,7 +233,18 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
   if (due.promisedDueAt) upsertSearchAttributes({ DueAt: [new Date(due.promisedDueAt)] });
   opened = true;
 
-  // Warnings run beside the wait for a decision, and stop with it.
+  // The department receives its task beside everything else: a system that is down delays only
+  // this delivery, never the conclusion through the hall's own API nor the other departments.
+  const deliveryScope = new CancellationScope();
+  const delivered = deliveryScope
+    .run(() => deliver('taskAssigned'))
+    .catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    });
+  const stopDelivery = condition(() => status !== 'open').then(async () => {
+    if (status === 'concluded') deliveryScope.cancel();
+  });
+
   const warnings = clock.watch(
     () => status !== 'open',
     async (level, at) => {
@@ -206,6 +257,12 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
   );
 
   await condition(() => result !== undefined && allHandlersFinished());
+  await stopDelivery;
+  await delivered;
+  if (status === 'cancelled') {
+    // The department is told once that it need not decide any more.
+    await deliver('taskCancelled', result?.reasons);
+  }
   await warnings;
   return result!;
 }

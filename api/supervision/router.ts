@@ -9,6 +9,8 @@ const SUPERVISORS = ['supervisor', 'admin', 'headOfGovernment'] as const;
 const listQuery = z.object({
   level: z.enum(['reminder', 'yellow', 'red']).optional(),
   department: z.string().min(1).optional(),
+  /** Only tasks the department's own system has not acknowledged yet, whatever their level. */
+  undelivered: z.enum(['true', 'false']).optional(),
   page: z.coerce.number().int().min(1).default(1),
   pageSize: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -39,8 +41,9 @@ export function supervisionRoutes(
           .join('cases as c', 'c.case_number', 't.case_number')
           .where('t.status', 'open')
           .modify((q) => {
+            if (query.undelivered === 'true') void q.whereNull('t.delivered_at');
             if (query.level) void q.where('t.warning_level', query.level);
-            else void q.whereNot('t.warning_level', 'none');
+            else if (query.undelivered !== 'true') void q.whereNot('t.warning_level', 'none');
             if (query.department) void q.where('t.department', query.department);
           })
           .orderBy(dueColumn, 'asc')
@@ -56,6 +59,8 @@ export function supervisionRoutes(
             't.promised_due_at',
             't.statutory_due_at',
             't.officer',
+            't.delivery_channel',
+            't.delivered_at',
             'c.item_code as case_item',
             'c.kind',
           )) as Record<string, any>[];
@@ -79,6 +84,9 @@ export function supervisionRoutes(
                 statutoryDueAt: r.statutory_due_at?.toISOString() ?? null,
                 workingDaysOverdue: Math.max(overdue, 0),
                 officer: r.officer,
+                // Undelivered: the department's own system has not acknowledged the task yet.
+                deliveredAt: r.delivered_at?.toISOString() ?? null,
+                deliveryChannel: r.delivery_channel,
               };
             }),
             page: query.page,

@@ -239,6 +239,8 @@ export interface TaskChanges {
   promisedDueAt?: string;
   dueProvisional?: boolean;
   warningLevel?: string;
+  deliveryChannel?: string;
+  deliveredAt?: string;
 }
 
 /**

@@ -20,10 +20,10 @@ import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { HallActivities } from '../../activities';
-import { createCalendarActivities, type ClockRequest } from '../../activities/calendar';
+import { createActivities, type HallActivities } from '../../activities';
+import type { ClockRequest } from '../../activities/calendar';
 import { SnapshotCalendar } from '../../activities/calendarService';
-import type { IssuedDocument, IssueRequest } from '../../activities/documents';
+import type { DocumentService, IssuedDocument, IssueRequest } from '../../activities/documents';
 import { hallDay, snapshotItem } from '../../api/cases/submit';
 import { buildSnapshotFromChineseDays, computeDue, HALL_TIME_ZONE, indexSnapshot } from '../../lib/calendar';
 import type { Limit } from '../../lib/catalog/types';
@@ -38,6 +38,7 @@ import type {
 } from '../../lib/case/model';
 import { taskWorkflowId } from '../../lib/case/model';
 import { loadCatalog } from '../../lib/catalog/load';
+import type { RegisterStore } from '../../lib/store';
 import type { caseWorkflow, departmentTaskWorkflow } from '../../workflows';
 import { registeredUpdate } from '../../workflows/messages';
 import { buildCompany } from './builders';
@@ -99,8 +100,8 @@ export interface FakeDocument extends IssueRequest {
   documentNumber: string;
 }
 
-/** A call of a calendar activity: its name, what the workflow asked and what it got. */
-export interface CalendarCall {
+/** One activity call: which activity, what the workflow sent and what it got back. */
+export interface ActivityCall {
   activity: string;
   request: any;
   answer: any;
@@ -112,17 +113,17 @@ export interface FakeClock {
   due: ClockDue;
 }
 
-/** In-memory stand-ins for the register, the calendar and the document service. */
+/** The hall's activities over in-memory fakes, and what the workflows did with them. */
 export interface FakeHall {
   activities: HallActivities;
   /** The register: each (stream, seq) once, in the order first written. */
   events: RegisterEvent[];
   /** Writes of a (stream, seq) the register already held; it ignored them and answered false. */
   repeatedWrites: RegisterEvent[];
-  /** Every calendar activity call, in order. */
-  calendarCalls: CalendarCall[];
-  /** Every computeClock call, in order. */
-  clocks: FakeClock[];
+  /** Every activity call that answered, in order. */
+  calls: ActivityCall[];
+  /** Every computeClock call that answered, in order. */
+  readonly clocks: FakeClock[];
   /** Every issueDocument call, in order (a repeated event key answers with the same number). */
   documents: FakeDocument[];
   /** The events of one stream (a case's workflow id, or a task's `<caseNumber>/<taskCode>`). */
@@ -131,7 +132,7 @@ export interface FakeHall {
   waitForEvent(match: (event: RegisterEvent) => boolean, timeoutMs?: number): Promise<RegisterEvent>;
 }
 
-/** Hooks a test uses to delay or fail an activity; each runs before the fake does its work. */
+/** Hooks a test uses to delay or fail a register write. */
 export interface FakeHallOptions {
   /** Runs before a register write; it may wait on a gate, or throw to fail the attempt. */
   beforeRecord?: (event: RegisterEvent) => Promise<void> | void;
@@ -139,9 +140,8 @@ export interface FakeHallOptions {
   afterRecord?: (event: RegisterEvent) => Promise<void> | void;
 }
 
-// The calendar is the real one: the calendar activities over SnapshotCalendar, which counts with
-// lib/calendar (buildSnapshotFromChineseDays + computeDue) on the shipped State Council data and
-// does no I/O. Only what the workflows ask is recorded.
+// The calendar is the real one: SnapshotCalendar counts with lib/calendar
+// (buildSnapshotFromChineseDays + computeDue) on the shipped State Council data, without I/O.
 const calendarService = new SnapshotCalendar();
 const calendarIndex = indexSnapshot(buildSnapshotFromChineseDays());
 
@@ -156,31 +156,23 @@ export function dueOn(start: string, limit: Limit): { dueAt: string; provisional
   return { dueAt: result.dueAt.toISOString(), provisional: result.provisional };
 }
 
-/** A fresh fake hall: an empty register, the shipped calendar, documents numbered from 1. */
+/**
+ * A fresh fake hall: the hall's own activity factory over an in-memory register, the real
+ * calendar and a document counter from 1. Departments have no systems of their own here, so
+ * their tasks go to the hall inbox. Every call is recorded.
+ */
 export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
   const events: RegisterEvent[] = [];
   const keys = new Set<string>();
   const repeatedWrites: RegisterEvent[] = [];
-  const calendarCalls: CalendarCall[] = [];
+  const calls: ActivityCall[] = [];
   const documents: FakeDocument[] = [];
   const numbers = new Map<string, string>();
   const waiters = new Set<{ match: (e: RegisterEvent) => boolean; resolve: (e: RegisterEvent) => void }>();
 
-  const calendar = createCalendarActivities(calendarService);
-  const recordedCalendar = Object.fromEntries(
-    Object.entries(calendar).map(([activity, run]) => [
-      activity,
-      async (request: any) => {
-        const answer = await (run as (r: any) => Promise<unknown>)(request);
-        calendarCalls.push({ activity, request, answer });
-        return answer;
-      },
-    ]),
-  ) as typeof calendar;
-
-  const activities: HallActivities = {
-    ...recordedCalendar,
-    async recordEvent(event) {
+  // Keyed by (stream, seq) like the real register: a second write is a no-op answering false.
+  const store: Pick<RegisterStore, 'applyEvent'> = {
+    async applyEvent(event) {
       await options.beforeRecord?.(event);
       const key = `${event.stream}#${event.seq}`;
       if (keys.has(key)) {
@@ -198,7 +190,11 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
       await options.afterRecord?.(event);
       return true;
     },
-    async issueDocument(request): Promise<IssuedDocument> {
+  };
+
+  // The same event key answers with the same number, as the document service promises.
+  const documentService: DocumentService = {
+    async issue(request): Promise<IssuedDocument> {
       let documentNumber = numbers.get(request.eventKey);
       if (!documentNumber) {
         documentNumber = `DOC-${String(numbers.size + 1).padStart(6, '0')}`;
@@ -209,13 +205,30 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
     },
   };
 
+  const real = createActivities({
+    // The register activities use applyEvent only.
+    store: store as RegisterStore,
+    calendar: calendarService,
+    documents: documentService,
+  });
+  const activities = Object.fromEntries(
+    Object.entries(real).map(([activity, run]) => [
+      activity,
+      async (request: unknown) => {
+        const answer: unknown = await (run as (r: unknown) => Promise<unknown>)(request);
+        calls.push({ activity, request, answer });
+        return answer;
+      },
+    ]),
+  ) as HallActivities;
+
   return {
     activities,
     events,
     repeatedWrites,
-    calendarCalls,
+    calls,
     get clocks() {
-      return calendarCalls
+      return calls
         .filter((c) => c.activity === 'computeClock')
         .map((c) => ({ request: c.request as ClockRequest, due: c.answer as ClockDue }));
     },
@@ -234,6 +247,34 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
       });
     },
   };
+}
+
+/**
+ * The register actions of a case's and a task's life. Delivery receipts, warnings and clock
+ * changes are written beside them by other features, at moments of their own.
+ */
+export const LIFECYCLE_ACTIONS: ReadonlySet<string> = new Set([
+  'submitted',
+  'correctionRequested',
+  'supplemented',
+  'refusedToAccept',
+  'accepted',
+  'acceptedByLaw',
+  'tasksPlanned',
+  'taskOpened',
+  'taskConcluded',
+  'taskCancelled',
+  'concluded',
+  'withdrawn',
+  'collected',
+]);
+
+/** The lifecycle actions of one stream, in the order the register took them. */
+export function lifecycleOf(hall: FakeHall, stream: string): string[] {
+  return hall
+    .eventsOf(stream)
+    .filter((e) => LIFECYCLE_ACTIONS.has(e.action))
+    .map((e) => e.action);
 }
 
 /** A gate an activity hook can wait on until the test opens it. */
@@ -269,7 +310,7 @@ export type TaskHandle = WorkflowHandle<typeof departmentTaskWorkflow>;
 
 /**
  * Starts a case as api/cases/submit.ts does and waits until it is in the register. The case
- * (and with it, by the parent close policy, its tasks) is terminated at teardown if still open.
+ * and its tasks are terminated at teardown if still open.
  */
 export async function startCase(
   t: ExecutionContext,
@@ -288,8 +329,14 @@ export async function startCase(
       CaseStatus: ['submitted'],
     },
   });
+  // Its tasks are terminated one by one: the test server may leave a terminated parent's
+  // children running, and a timer of theirs firing with no worker left would stop the clock of
+  // every later env.sleep.
   t.teardown(async () => {
-    await handle.terminate('test over').catch(() => undefined);
+    const ids = [input.caseNumber, ...input.item.tasks.map((s) => taskWorkflowId(input.caseNumber, s.code))];
+    await Promise.all(
+      ids.map((id) => env.client.workflow.getHandle(id).terminate('test over').catch(() => undefined)),
+    );
   });
   await handle.executeUpdate(registeredUpdate);
   return handle;

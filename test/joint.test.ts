@@ -1,0 +1,194 @@
+/**
+ * Joint cases through the API (一门受理、抄告相关): one counter accepts, the related departments
+ * get their tasks at once — by webhook where they run their own system — and the results join.
+ */
+import test from 'ava';
+import { startDepartmentSystem } from '../emulators/departmentSystem';
+import { buildCompany } from './support/builders';
+import { eventually, startTestHall, type TestHall } from './support/hall';
+
+const RESTAURANT = {
+  item: 'joint-open-restaurant',
+  applicant: buildCompany(),
+  materials: ['joint-application-form', 'investor-ids', 'premises-document'],
+};
+const CLERK = 'dev-clerk-market';
+
+/** The tasks as the case workflow holds them (the register follows a moment later). */
+async function taskStatuses(hall: TestHall, caseNumber: string): Promise<Record<string, string>> {
+  const detail = await hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor');
+  return Object.fromEntries(
+    detail.body.live.tasks.map((t: { code: string; status: string }) => [t.code, t.status]),
+  );
+}
+
+test('a restaurant case opens the dependent tasks only after registration, each by its channel', async (t) => {
+  const fireSystem = await startDepartmentSystem();
+  t.teardown(() => fireSystem.close());
+  const hall = await startTestHall(t, {
+    DEPARTMENT_ENDPOINTS: JSON.stringify({ fire: fireSystem.url }),
+  });
+  const created = await hall.call('POST', '/cases', CLERK, RESTAURANT);
+  const caseNumber: string = created.body.case.caseNumber;
+  const accepted = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, {
+    decision: 'accept',
+  });
+  t.is(accepted.body.case.status, 'accepted');
+  // Right after acceptance: registration open, the four that depend on it still waiting.
+  t.deepEqual(await taskStatuses(hall, caseNumber), {
+    'market-enterprise-registration': 'open',
+    'market-food-business-licence': 'waiting',
+    'fire-public-assembly-check-commitment': 'waiting',
+    'water-drainage-permit': 'waiting',
+    'urban-shop-sign-filing': 'waiting',
+  });
+
+  // Fire's own system is down for its first three tries: the others must not wait for it.
+  fireSystem.failNext(3);
+  await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-market', {
+    task: 'market-enterprise-registration',
+    decision: 'approve',
+  });
+  const opened = await eventually(
+    () => taskStatuses(hall, caseNumber),
+    (s) =>
+      s['urban-shop-sign-filing'] === 'open' &&
+      s['fire-public-assembly-check-commitment'] === 'open',
+  );
+  t.is(opened['water-drainage-permit'], 'open');
+  t.is(opened['market-food-business-licence'], 'open');
+  const inbox = await eventually(
+    () => hall.call('GET', '/inbox', 'dev-officer-urban'),
+    (r) => r.body.tasks.length > 0,
+  );
+  t.deepEqual(
+    inbox.body.tasks.map((x: { caseNumber: string; task: string }) => [x.caseNumber, x.task]),
+    [[caseNumber, 'urban-shop-sign-filing']],
+  );
+  const urban = await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-urban', {
+    decision: 'approve',
+  });
+  t.is(urban.status, 200);
+
+  const undelivered = await hall.call(
+    'GET',
+    '/supervision/cases?undelivered=true',
+    'dev-supervisor',
+  );
+  t.true(
+    undelivered.body.tasks.some(
+      (x: { task: string }) => x.task === 'fire-public-assembly-check-commitment',
+    ),
+  );
+  // With backoff (2 s, 4 s, 8 s) the fourth try goes through.
+  await eventually(
+    async () => fireSystem.received.length,
+    (n) => n >= 1,
+    40_000,
+  );
+  t.like(fireSystem.received[0], {
+    kind: 'taskAssigned',
+    caseNumber,
+    taskCode: 'fire-public-assembly-check-commitment',
+    department: 'fire',
+  });
+  const detail = await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) =>
+      r.body.tasks.find(
+        (x: { taskCode: string }) => x.taskCode === 'fire-public-assembly-check-commitment',
+      )?.deliveryChannel === 'webhook',
+  );
+  // Water has no system of its own: its officers read the hall inbox.
+  const waterRow = detail.body.tasks.find(
+    (x: { taskCode: string }) => x.taskCode === 'water-drainage-permit',
+  );
+  t.is(waterRow.deliveryChannel, 'inbox');
+
+  for (const [department, task] of [
+    ['market', 'market-food-business-licence'],
+    ['fire', 'fire-public-assembly-check-commitment'],
+    ['water', 'water-drainage-permit'],
+  ]) {
+    const res = await hall.call(
+      'POST',
+      `/cases/${caseNumber}/conclusion`,
+      `dev-officer-${department}`,
+      {
+        task,
+        decision: 'approve',
+      },
+    );
+    t.is(res.status, 200, `${department} concludes`);
+  }
+  const done = await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) => r.body.case.status === 'concluded',
+  );
+  t.is(done.body.case.outcome, 'approved');
+});
+
+test('one related department denies: the case is denied and each open task is cancelled once', async (t) => {
+  const ecologySystem = await startDepartmentSystem();
+  t.teardown(() => ecologySystem.close());
+  const housingSystem = await startDepartmentSystem();
+  t.teardown(() => housingSystem.close());
+  const hall = await startTestHall(t, {
+    DEPARTMENT_ENDPOINTS: JSON.stringify({
+      planning: ecologySystem.url,
+      housing: housingSystem.url,
+    }),
+  });
+  const clerk = 'dev-clerk-planning';
+  const created = await hall.call('POST', '/cases', clerk, {
+    item: 'joint-construction-parallel-approval',
+    applicant: buildCompany(),
+    materials: ['joint-application-form', 'design-scheme'],
+  });
+  const caseNumber: string = created.body.case.caseNumber;
+  await hall.call('POST', `/cases/${caseNumber}/intake`, clerk, { decision: 'accept' });
+  const reasons = '项目选址位于饮用水水源二级保护区，环境影响报告表不予批准';
+  const denied = await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-ecology', {
+    decision: 'deny',
+    reasons,
+  });
+  t.is(denied.status, 200);
+  const detail = await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) =>
+      r.body.case.status === 'concluded' &&
+      r.body.tasks.every((x: { status: string }) => x.status !== 'open'),
+  );
+  t.is(detail.body.case.outcome, 'denied');
+  t.regex(detail.body.case.reasons, new RegExp(reasons));
+  const statuses = Object.fromEntries(
+    detail.body.tasks.map((x: { taskCode: string; status: string }) => [x.taskCode, x.status]),
+  );
+  t.deepEqual(statuses, {
+    'planning-construction-project-planning-permit': 'cancelled',
+    'ecology-eia-form-approval': 'concluded',
+    'housing-fire-design-review': 'cancelled',
+    'civil-air-defence-basement-approval': 'cancelled',
+    'water-drainage-permit': 'cancelled',
+  });
+  const cancellations = detail.body.timeline.filter(
+    (e: { action: string }) => e.action === 'taskCancelled',
+  );
+  t.is(cancellations.length, 4);
+  t.is(new Set(cancellations.map((e: { taskCode: string }) => e.taskCode)).size, 4);
+  // Planning's own system got its assignment and one cancellation; housing's task never opened
+  // (it waited for the planning permit), so housing's system heard nothing.
+  await eventually(
+    async () => ecologySystem.received.length,
+    (n) => n >= 2,
+  );
+  t.deepEqual(
+    ecologySystem.received.map((m) => m.kind),
+    ['taskAssigned', 'taskCancelled'],
+  );
+  t.is(housingSystem.received.length, 0);
+  const late = await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-water', {
+    decision: 'approve',
+  });
+  t.true([409].includes(late.status));
+});
