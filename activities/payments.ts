@@ -1,6 +1,11 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { BankError, noticeNumberOf, type BankGateway, type BankOrderStatus } from '../lib/bank/client';
+import {
+  BankError,
+  noticeNumberOf,
+  type BankGateway,
+  type BankOrderStatus,
+} from '../lib/bank/client';
 import { dateInZone, endOfDayInZone } from '../lib/calendar';
 import type { Catalog } from '../lib/catalog/types';
 import type { PaymentConfirmation } from '../workflows/paymentMessages';
@@ -610,9 +615,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       const recorded = await recordedPayment(notice);
       if (recorded) return recorded;
       if (notice.bankOrderId) {
-        const status = await atBank('close the order', () =>
-          bank.closeOrder(notice.bankOrderId!),
-        );
+        const status = await atBank('close the order', () => bank.closeOrder(notice.bankOrderId!));
         if (status.status === 'paid') {
           const check = await acceptBankPayment(notice, status);
           if (check.paid) return check;

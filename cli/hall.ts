@@ -9,9 +9,11 @@ import { HallClient, loadApplications, playApplication, type PlayResult } from '
 import { runSeed } from './seed';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'onedoor.js');
+/** Where the demo's emulator of the departments' own systems listens. */
+const DEPARTMENT_SYSTEM_PORT = 8140;
 
-function startChild(name: string): ChildProcess {
-  const child = spawn(process.execPath, [BIN, name], {
+function startChild(name: string, args: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [BIN, name, ...args], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: process.env,
   });
@@ -121,7 +123,21 @@ export async function runHall(argv: string[]): Promise<number> {
   const catalog = loadCatalog(config.DATA_PATH);
   await runSeed([]);
 
-  const children = [startChild('worker'), startChild('api')];
+  // Departments with their own system receive their tasks by webhook, here from an emulator of
+  // those systems running as its own process; the others work from the hall inbox.
+  const children: ChildProcess[] = [];
+  if (Object.keys(config.DEPARTMENT_ENDPOINTS).length === 0) {
+    const port = DEPARTMENT_SYSTEM_PORT;
+    children.push(startChild('department-system', ['--port', String(port)]));
+    const endpoints = Object.fromEntries(
+      [...catalog.departments.values()]
+        .filter((d) => d.hasOwnSystem)
+        .map((d) => [d.code, `http://127.0.0.1:${port}/tasks/${d.code}`]),
+    );
+    // The worker is a child process: it reads its endpoints from the environment it is given.
+    process.env.DEPARTMENT_ENDPOINTS = JSON.stringify(endpoints);
+  }
+  children.push(startChild('worker'), startChild('api'));
   const stop = () => {
     stopping = true;
     for (const c of children) c.kill('SIGTERM');
@@ -147,6 +163,7 @@ export async function runHall(argv: string[]): Promise<number> {
       'Where to look next:',
       `  API           ${url}/docs   (token e.g. "Authorization: Bearer dev-supervisor")`,
       `  a case        curl -H 'Authorization: Bearer dev-supervisor' ${url}/cases/${results.find((r) => r.caseNumber)?.caseNumber ?? ''}`,
+      `  supervision   curl -H 'Authorization: Bearer dev-supervisor' ${url}/supervision/cases?level=red`,
       `  Temporal UI   ${config.TEMPORAL_UI_URL}`,
       `  register      psql ${dbUrl.toString().replace(':@', '@')}   (tables cases, department_tasks, audit_trail)`,
       '',

@@ -235,3 +235,79 @@ test('a clerk cannot submit another department’s item, and a request without a
   t.is(officer.status, 403);
   t.is(officer.body.error.code, 'forbidden');
 });
+
+test('concurrent submissions each get their own number, in one unbroken daily sequence', async (t) => {
+  const hall = await startTestHall(t);
+  const results = await Promise.all(
+    Array.from({ length: 12 }, () => hall.call('POST', '/cases', CLERK, buildApplication())),
+  );
+  t.true(results.every((r) => r.status === 201));
+  const numbers = results.map((r) => r.body.case.caseNumber as string);
+  t.is(new Set(numbers).size, 12);
+  const sequences = numbers.map((n) => Number(n.split('-').at(-1))).sort((a, b) => a - b);
+  t.deepEqual(sequences, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+});
+
+test('the case list filters by status, item and department, pages, and scopes department staff', async (t) => {
+  const hall = await startTestHall(t);
+  const food = await hall.call('POST', '/cases', CLERK, buildApplication());
+  await hall.call('POST', `/cases/${food.body.case.caseNumber}/intake`, CLERK, {
+    decision: 'accept',
+  });
+  await hall.call('POST', '/cases', CLERK, buildApplication());
+  await hall.call('POST', '/cases', 'dev-clerk-water', {
+    item: 'water-drainage-permit',
+    applicant: buildCompany(),
+    materials: [],
+  });
+
+  const accepted = await hall.call('GET', '/cases?status=accepted', 'dev-supervisor');
+  t.deepEqual(
+    accepted.body.cases.map((c: { caseNumber: string }) => c.caseNumber),
+    [food.body.case.caseNumber],
+  );
+  const water = await hall.call('GET', '/cases?item=water-drainage-permit', 'dev-supervisor');
+  t.is(water.body.total, 1);
+  const paged = await hall.call('GET', '/cases?pageSize=2&page=2', 'dev-supervisor');
+  t.is(paged.body.total, 3);
+  t.is(paged.body.cases.length, 1);
+  // A market officer asking for water's cases still sees only market's.
+  const scoped = await hall.call('GET', '/cases?department=water', OFFICER);
+  t.is(scoped.body.total, 2);
+  t.true(scoped.body.cases.every((c: { department: string }) => c.department === 'market'));
+  const other = await hall.call('GET', `/cases/${food.body.case.caseNumber}`, 'dev-officer-water');
+  t.is(other.status, 403);
+});
+
+test('the API describes itself in OpenAPI 3.1 from the schemas that validate it', async (t) => {
+  const hall = await startTestHall(t);
+  const res = await fetch(`${hall.url}/openapi.json`);
+  const doc = (await res.json()) as any;
+  t.is(doc.openapi, '3.1.0');
+  const submit = doc.paths['/cases'].post;
+  t.deepEqual(submit['x-roles'], ['clerk']);
+  const body = submit.requestBody.content['application/json'].schema;
+  t.true(body.required.includes('item'));
+  t.truthy(submit.responses['422']);
+  t.truthy(doc.paths['/cases/{caseNumber}/intake'].post);
+  const docs = await fetch(`${hall.url}/docs`);
+  t.is(docs.status, 200);
+  t.regex(await docs.text(), /POST \/cases\/\{caseNumber\}\/conclusion/);
+});
+
+test('a department’s cases are listed by Temporal visibility with Department', async (t) => {
+  const hall = await startTestHall(t);
+  const { body } = await hall.call('POST', '/cases', CLERK, buildApplication());
+  const caseNumber: string = body.case.caseNumber;
+  // Visibility is eventually consistent: the query finds the case within a few seconds.
+  const found = await eventually(
+    async () => {
+      const ids: string[] = [];
+      const query = `Department = 'market' AND CaseNumber = '${caseNumber}'`;
+      for await (const w of hall.client.workflow.list({ query })) ids.push(w.workflowId);
+      return ids;
+    },
+    (ids) => ids.length === 1,
+  );
+  t.deepEqual(found, [caseNumber]);
+});

@@ -128,6 +128,22 @@ export function sha256Hex(content: string | Buffer): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Statements
+
+/**
+ * The columns of the bank's daily statement file (CSV, UTF-8, a header line, one payment a line,
+ * no quoting: no field holds a comma): the bank's transaction id, its order id, the notice
+ * number paid, the amount in fen (integer) and the payment moment (ISO 8601 with offset).
+ */
+export const STATEMENT_COLUMNS = [
+  'transaction_id',
+  'order_id',
+  'notice_number',
+  'amount_fen',
+  'paid_at',
+] as const;
+
+// ---------------------------------------------------------------------------------------------
 // The adapter
 
 /** Where a payment order stands at the bank. */
@@ -281,7 +297,12 @@ export class BankClient implements BankGateway {
       // A refusal (4xx) is final; an overloaded or failing bank (429, 5xx) may be asked again.
       const refused = res.status >= 400 && res.status < 500 && res.status !== 429;
       const code = safeJson(text)?.code as string | undefined;
-      throw new BankError(`bank answered HTTP ${res.status} to ${path}`, !refused, res.status, code);
+      throw new BankError(
+        `bank answered HTTP ${res.status} to ${path}`,
+        !refused,
+        res.status,
+        code,
+      );
     }
     return text;
   }

@@ -179,9 +179,13 @@ export class HttpSmsGateway implements SmsGateway {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch (err) {
-      throw new SmsUnavailableError(`SMS gateway unreachable: ${(err as Error).message}`, undefined, {
-        cause: err,
-      });
+      throw new SmsUnavailableError(
+        `SMS gateway unreachable: ${(err as Error).message}`,
+        undefined,
+        {
+          cause: err,
+        },
+      );
     }
     const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (res.ok && typeof answer.messageId === 'string') {

@@ -25,7 +25,12 @@ import type { ClockRequest } from '../../activities/calendar';
 import { SnapshotCalendar } from '../../activities/calendarService';
 import type { DocumentService, IssuedDocument, IssueRequest } from '../../activities/documents';
 import { hallDay, snapshotItem } from '../../api/cases/submit';
-import { buildSnapshotFromChineseDays, computeDue, HALL_TIME_ZONE, indexSnapshot } from '../../lib/calendar';
+import {
+  buildSnapshotFromChineseDays,
+  computeDue,
+  HALL_TIME_ZONE,
+  indexSnapshot,
+} from '../../lib/calendar';
 import type { Limit } from '../../lib/catalog/types';
 import type {
   AcceptRequest,
@@ -129,7 +134,10 @@ export interface FakeHall {
   /** The events of one stream (a case's workflow id, or a task's `<caseNumber>/<taskCode>`). */
   eventsOf(stream: string): RegisterEvent[];
   /** Resolves with the first event, already held or still to come, that matches. */
-  waitForEvent(match: (event: RegisterEvent) => boolean, timeoutMs?: number): Promise<RegisterEvent>;
+  waitForEvent(
+    match: (event: RegisterEvent) => boolean,
+    timeoutMs?: number,
+  ): Promise<RegisterEvent>;
 }
 
 /** Hooks a test uses to delay or fail a register write. */
@@ -168,7 +176,10 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
   const calls: ActivityCall[] = [];
   const documents: FakeDocument[] = [];
   const numbers = new Map<string, string>();
-  const waiters = new Set<{ match: (e: RegisterEvent) => boolean; resolve: (e: RegisterEvent) => void }>();
+  const waiters = new Set<{
+    match: (e: RegisterEvent) => boolean;
+    resolve: (e: RegisterEvent) => void;
+  }>();
 
   // Keyed by (stream, seq) like the real register: a second write is a no-op answering false.
   const store: Pick<RegisterStore, 'applyEvent'> = {
@@ -201,7 +212,12 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
         numbers.set(request.eventKey, documentNumber);
       }
       documents.push({ ...request, documentNumber });
-      return { id: documentNumber, documentNumber, kind: request.kind, issuedAt: new Date().toISOString() };
+      return {
+        id: documentNumber,
+        documentNumber,
+        kind: request.kind,
+        issuedAt: new Date().toISOString(),
+      };
     },
   };
 
@@ -333,9 +349,17 @@ export async function startCase(
   // children running, and a timer of theirs firing with no worker left would stop the clock of
   // every later env.sleep.
   t.teardown(async () => {
-    const ids = [input.caseNumber, ...input.item.tasks.map((s) => taskWorkflowId(input.caseNumber, s.code))];
+    const ids = [
+      input.caseNumber,
+      ...input.item.tasks.map((s) => taskWorkflowId(input.caseNumber, s.code)),
+    ];
     await Promise.all(
-      ids.map((id) => env.client.workflow.getHandle(id).terminate('test over').catch(() => undefined)),
+      ids.map((id) =>
+        env.client.workflow
+          .getHandle(id)
+          .terminate('test over')
+          .catch(() => undefined),
+      ),
     );
   });
   await handle.executeUpdate(registeredUpdate);
@@ -343,12 +367,21 @@ export async function startCase(
 }
 
 /** The handle of a case's department task (child workflow `<caseNumber>/<taskCode>`). */
-export function taskHandle(env: TestWorkflowEnvironment, caseNumber: string, taskCode: string): TaskHandle {
-  return env.client.workflow.getHandle<typeof departmentTaskWorkflow>(taskWorkflowId(caseNumber, taskCode));
+export function taskHandle(
+  env: TestWorkflowEnvironment,
+  caseNumber: string,
+  taskCode: string,
+): TaskHandle {
+  return env.client.workflow.getHandle<typeof departmentTaskWorkflow>(
+    taskWorkflowId(caseNumber, taskCode),
+  );
 }
 
 /** True when a workflow with this id has been started on the server. */
-export async function workflowExists(env: TestWorkflowEnvironment, workflowId: string): Promise<boolean> {
+export async function workflowExists(
+  env: TestWorkflowEnvironment,
+  workflowId: string,
+): Promise<boolean> {
   try {
     await env.client.workflow.getHandle(workflowId).describe();
     return true;
@@ -361,7 +394,8 @@ export async function workflowExists(env: TestWorkflowEnvironment, workflowId: s
 /** The input a department task workflow was started with, read from its history. */
 export async function taskInputOf(handle: TaskHandle): Promise<TaskInput> {
   const history = await handle.fetchHistory();
-  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const payload =
+    history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new Error(`${handle.workflowId} has no start input`);
   return defaultPayloadConverter.fromPayload<TaskInput>(payload);
 }
@@ -370,7 +404,10 @@ export async function taskInputOf(handle: TaskHandle): Promise<TaskInput> {
 export async function acceptedUpdates(handle: WorkflowHandle): Promise<string[]> {
   const history = await handle.fetchHistory();
   return (history.events ?? [])
-    .map((e: temporal.api.history.v1.IHistoryEvent) => e.workflowExecutionUpdateAcceptedEventAttributes)
+    .map(
+      (e: temporal.api.history.v1.IHistoryEvent) =>
+        e.workflowExecutionUpdateAcceptedEventAttributes,
+    )
     .filter((a) => a != null)
     .map((a) => a.acceptedRequest?.input?.name ?? '');
 }
@@ -421,7 +458,10 @@ export interface Replayed {
  * Replays, with the current workflow bundle, the histories of the given cases and of every
  * task workflow they started: a nondeterministic change to workflow code fails here.
  */
-export async function replayAll(env: TestWorkflowEnvironment, cases: CaseInput[]): Promise<Replayed[]> {
+export async function replayAll(
+  env: TestWorkflowEnvironment,
+  cases: CaseInput[],
+): Promise<Replayed[]> {
   const ids: string[] = [];
   for (const input of cases) {
     ids.push(input.caseNumber);
@@ -508,6 +548,9 @@ export function buildAccept(overrides: Partial<AcceptRequest> = {}): AcceptReque
 }
 
 /** A department's approval of its task, by one of its officers. */
-export function buildConclusion(department: string, overrides: Partial<Conclusion> = {}): Conclusion {
+export function buildConclusion(
+  department: string,
+  overrides: Partial<Conclusion> = {},
+): Conclusion {
   return { department, officer: `officer-${department}-1`, decision: 'approve', ...overrides };
 }

@@ -146,7 +146,10 @@ test.serial(
         'concluded',
         'collected',
       ]);
-      t.deepEqual(lifecycleOf(hall, `${caseNumber}/${PROMISED_ITEM}`), ['taskOpened', 'taskConcluded']);
+      t.deepEqual(lifecycleOf(hall, `${caseNumber}/${PROMISED_ITEM}`), [
+        'taskOpened',
+        'taskConcluded',
+      ]);
       t.deepEqual(hall.documents, [
         { caseNumber, kind: 'receipt', eventKey: `${caseNumber}#2`, documentNumber: 'DOC-000001' },
         {
@@ -162,32 +165,35 @@ test.serial(
   },
 );
 
-test.serial('an immediate item decided at intake is concluded at once, without a task', async (t) => {
-  const { env } = t.context;
-  const hall = buildFakeHall();
-  const { worker, taskQueue } = await createHallWorker(env, hall);
-  const input = buildCaseInput(IMMEDIATE_ITEM);
-  started.push(input);
-  const caseNumber = input.caseNumber;
+test.serial(
+  'an immediate item decided at intake is concluded at once, without a task',
+  async (t) => {
+    const { env } = t.context;
+    const hall = buildFakeHall();
+    const { worker, taskQueue } = await createHallWorker(env, hall);
+    const input = buildCaseInput(IMMEDIATE_ITEM);
+    started.push(input);
+    const caseNumber = input.caseNumber;
 
-  await worker.runUntil(async () => {
-    const handle = await startCase(t, env, taskQueue, input);
-    const view = await handle.executeUpdate(acceptUpdate, {
-      args: [buildAccept({ concludeAtIntake: 'approve' })],
+    await worker.runUntil(async () => {
+      const handle = await startCase(t, env, taskQueue, input);
+      const view = await handle.executeUpdate(acceptUpdate, {
+        args: [buildAccept({ concludeAtIntake: 'approve' })],
+      });
+
+      t.like(view, { status: 'concluded', outcome: 'approved' });
+      t.deepEqual(lifecycleOf(hall, caseNumber), ['submitted', 'accepted', 'concluded']);
+      t.false(await workflowExists(env, `${caseNumber}/${IMMEDIATE_ITEM}`));
+      t.deepEqual(
+        hall.documents.map((d) => [d.kind, d.eventKey]),
+        [
+          ['receipt', `${caseNumber}#2`],
+          ['approvalNotice', `${caseNumber}#3`],
+        ],
+      );
     });
-
-    t.like(view, { status: 'concluded', outcome: 'approved' });
-    t.deepEqual(lifecycleOf(hall, caseNumber), ['submitted', 'accepted', 'concluded']);
-    t.false(await workflowExists(env, `${caseNumber}/${IMMEDIATE_ITEM}`));
-    t.deepEqual(
-      hall.documents.map((d) => [d.kind, d.eventKey]),
-      [
-        ['receipt', `${caseNumber}#2`],
-        ['approvalNotice', `${caseNumber}#3`],
-      ],
-    );
-  });
-});
+  },
+);
 
 test.serial('a second intake decision is refused as already decided', async (t) => {
   const { env } = t.context;

@@ -131,7 +131,8 @@ function statusesOf(view: CaseView): Record<string, TaskStatus> {
 }
 
 function isOpened(caseNumber: string, taskCode: string) {
-  return (e: RegisterEvent) => e.stream === `${caseNumber}/${taskCode}` && e.action === 'taskOpened';
+  return (e: RegisterEvent) =>
+    e.stream === `${caseNumber}/${taskCode}` && e.action === 'taskOpened';
 }
 
 /** How many taskCancelled events the register holds for each task, from whichever stream. */
@@ -170,7 +171,9 @@ test.serial('the business registration approved, its four dependants open at onc
   const { env } = t.context;
   await withAcceptedCase(t, RESTAURANT, async ({ hall, caseNumber, conclude, caseWhen }) => {
     const registration = await conclude(REGISTRATION, 'market');
-    const view = await caseWhen((v) => v.tasks.filter((task) => task.status === 'open').length === 4);
+    const view = await caseWhen(
+      (v) => v.tasks.filter((task) => task.status === 'open').length === 4,
+    );
 
     t.deepEqual(statusesOf(view), {
       [REGISTRATION]: 'concluded',
@@ -192,7 +195,34 @@ test.serial('the business registration approved, its four dependants open at onc
 test.serial('a joint restaurant is concluded approved when every task is approved', async (t) => {
   await withAcceptedCase(t, RESTAURANT, async ({ hall, caseNumber, conclude, caseWhen }) => {
     await conclude(REGISTRATION, 'market');
+    console.log('DBG registration approved');
     await caseWhen((v) => v.tasks.every((task) => task.status !== 'waiting'));
+    console.log('DBG all open');
+    setTimeout(async () => {
+      for (const code of Object.keys(RESTAURANT_DEPENDANTS)) {
+        const h = await t.context.env.client.workflow
+          .getHandle(`${caseNumber}/${code}`)
+          .fetchHistory();
+        console.log(
+          'DBG',
+          code,
+          (h.events ?? [])
+            .map(
+              (e) =>
+                `${e.eventType}${e.activityTaskScheduledEventAttributes ? ':' + e.activityTaskScheduledEventAttributes.activityType?.name : ''}${e.workflowTaskFailedEventAttributes ? ':' + e.workflowTaskFailedEventAttributes.failure?.message : ''}`,
+            )
+            .join(' '),
+        );
+      }
+    }, 7000).unref();
+    setTimeout(
+      () =>
+        console.log(
+          'DBG events',
+          JSON.stringify(hall.events.map((e) => [e.stream.split('/')[1] ?? 'case', e.action])),
+        ),
+      8000,
+    ).unref();
     await Promise.all(
       Object.entries(RESTAURANT_DEPENDANTS).map(([code, department]) => conclude(code, department)),
     );
@@ -200,7 +230,10 @@ test.serial('a joint restaurant is concluded approved when every task is approve
       (e) => e.stream === caseNumber && e.action === 'concluded',
     );
     const view = await caseWhen((v) => v.status === 'concluded');
-    await eventually(async () => hall.documents.length, (issued) => issued === 2);
+    await eventually(
+      async () => hall.documents.length,
+      (issued) => issued === 2,
+    );
 
     t.like(concluded.caseChanges, { status: 'concluded', outcome: 'approved' });
     t.like(view, { status: 'concluded', outcome: 'approved' });
@@ -222,28 +255,31 @@ test.serial('a joint restaurant is concluded approved when every task is approve
   });
 });
 
-test.serial('a related department that denies denies the joint case with its reasons', async (t) => {
-  await withAcceptedCase(t, CONSTRUCTION, async ({ hall, handle, caseNumber, conclude }) => {
-    await conclude(ECOLOGY, 'ecology', { decision: 'deny', reasons: ECOLOGY_REASONS });
-    const closed = await handle.result();
+test.serial(
+  'a related department that denies denies the joint case with its reasons',
+  async (t) => {
+    await withAcceptedCase(t, CONSTRUCTION, async ({ hall, handle, caseNumber, conclude }) => {
+      await conclude(ECOLOGY, 'ecology', { decision: 'deny', reasons: ECOLOGY_REASONS });
+      const closed = await handle.result();
 
-    t.like(closed, { status: 'concluded', outcome: 'denied' });
-    const concluded = hall.eventsOf(caseNumber).find((e) => e.action === 'concluded')!;
-    t.like(concluded.caseChanges, {
-      status: 'concluded',
-      outcome: 'denied',
-      reasons: `ecology: ${ECOLOGY_REASONS}`,
+      t.like(closed, { status: 'concluded', outcome: 'denied' });
+      const concluded = hall.eventsOf(caseNumber).find((e) => e.action === 'concluded')!;
+      t.like(concluded.caseChanges, {
+        status: 'concluded',
+        outcome: 'denied',
+        reasons: `ecology: ${ECOLOGY_REASONS}`,
+      });
+      t.deepEqual(
+        hall.documents.map((d) => [d.kind, d.eventKey]),
+        [
+          ['receipt', `${caseNumber}#2`],
+          ['denialDecision', `${caseNumber}#${concluded.seq}`],
+        ],
+      );
+      await saveHistory(handle, 'case-joint-deny-v1.json');
     });
-    t.deepEqual(
-      hall.documents.map((d) => [d.kind, d.eventKey]),
-      [
-        ['receipt', `${caseNumber}#2`],
-        ['denialDecision', `${caseNumber}#${concluded.seq}`],
-      ],
-    );
-    await saveHistory(handle, 'case-joint-deny-v1.json');
-  });
-});
+  },
+);
 
 test.serial('a denial cancels every task not concluded, each exactly once', async (t) => {
   const { env } = t.context;
@@ -285,7 +321,8 @@ async function withdrawHospitalAfterTwoApprovals(
     await run.conclude(SHOP_SIGN, 'urban');
     // The case has taken in both conclusions before the applicant withdraws.
     await run.caseWhen(
-      (v) => statusesOf(v)[REGISTRATION] === 'concluded' && statusesOf(v)[SHOP_SIGN] === 'concluded',
+      (v) =>
+        statusesOf(v)[REGISTRATION] === 'concluded' && statusesOf(v)[SHOP_SIGN] === 'concluded',
     );
     await run.handle.executeUpdate(withdrawUpdate, {
       args: [{ actor: buildClerk(), reasons: 'the investors chose another site' }],
@@ -333,39 +370,49 @@ test.serial('a withdrawal leaves the tasks already concluded as they were', asyn
   });
 });
 
-test.serial('a dependent task opens, and its clock starts, only when its prerequisite is approved', async (t) => {
-  const { env } = t.context;
-  await withAcceptedCase(t, CONSTRUCTION, async ({ hall, caseNumber, accepted, conclude, caseWhen }) => {
-    await hall.waitForEvent(isOpened(caseNumber, PLANNING));
-    const acceptedAt = Date.parse(accepted.acceptedAt!);
-    const planningOpened = await taskInputOf(taskHandle(env, caseNumber, PLANNING));
-    t.true(Date.parse(planningOpened.openedAt) - acceptedAt < DAY_MS, 'planning counts from acceptance');
+test.serial(
+  'a dependent task opens, and its clock starts, only when its prerequisite is approved',
+  async (t) => {
+    const { env } = t.context;
+    await withAcceptedCase(
+      t,
+      CONSTRUCTION,
+      async ({ hall, caseNumber, accepted, conclude, caseWhen }) => {
+        await hall.waitForEvent(isOpened(caseNumber, PLANNING));
+        const acceptedAt = Date.parse(accepted.acceptedAt!);
+        const planningOpened = await taskInputOf(taskHandle(env, caseNumber, PLANNING));
+        t.true(
+          Date.parse(planningOpened.openedAt) - acceptedAt < DAY_MS,
+          'planning counts from acceptance',
+        );
 
-    await env.sleep('3 days');
-    // Three days on, planning has not decided: the fire design review has no task and no clock.
-    t.true((await env.currentTimeMs()) >= acceptedAt + 3 * DAY_MS);
-    t.false(await workflowExists(env, `${caseNumber}/${FIRE_DESIGN}`));
-    t.is(statusesOf(await caseWhen(() => true))[FIRE_DESIGN], 'waiting');
-    t.false(hall.events.some(isOpened(caseNumber, FIRE_DESIGN)));
+        await env.sleep('3 days');
+        // Three days on, planning has not decided: the fire design review has no task and no clock.
+        t.true((await env.currentTimeMs()) >= acceptedAt + 3 * DAY_MS);
+        t.false(await workflowExists(env, `${caseNumber}/${FIRE_DESIGN}`));
+        t.is(statusesOf(await caseWhen(() => true))[FIRE_DESIGN], 'waiting');
+        t.false(hall.events.some(isOpened(caseNumber, FIRE_DESIGN)));
 
-    const planning = await conclude(PLANNING, 'planning');
-    const opened = await hall.waitForEvent(isOpened(caseNumber, FIRE_DESIGN));
-    const input = await taskInputOf(taskHandle(env, caseNumber, FIRE_DESIGN));
+        const planning = await conclude(PLANNING, 'planning');
+        const opened = await hall.waitForEvent(isOpened(caseNumber, FIRE_DESIGN));
+        const input = await taskInputOf(taskHandle(env, caseNumber, FIRE_DESIGN));
 
-    t.true(Date.parse(input.openedAt) >= acceptedAt + 3 * DAY_MS);
-    t.true(input.openedAt >= planning.at);
-    t.like(hall.clocks.at(-1)!.request, {
-      start: input.openedAt,
-      statutoryLimit: { days: 15, unit: 'workingDays' },
-      promisedLimit: { days: 8, unit: 'workingDays' },
-    });
-    t.like(opened.task, {
-      openedAt: input.openedAt,
-      statutoryDueAt: dueOn(input.openedAt, { days: 15, unit: 'workingDays' }).dueAt,
-      promisedDueAt: dueOn(input.openedAt, { days: 8, unit: 'workingDays' }).dueAt,
-    });
-  });
-});
+        t.true(Date.parse(input.openedAt) >= acceptedAt + 3 * DAY_MS);
+        t.true(input.openedAt >= planning.at);
+        t.like(hall.clocks.at(-1)!.request, {
+          start: input.openedAt,
+          statutoryLimit: { days: 15, unit: 'workingDays' },
+          promisedLimit: { days: 8, unit: 'workingDays' },
+        });
+        t.like(opened.task, {
+          openedAt: input.openedAt,
+          statutoryDueAt: dueOn(input.openedAt, { days: 15, unit: 'workingDays' }).dueAt,
+          promisedDueAt: dueOn(input.openedAt, { days: 8, unit: 'workingDays' }).dueAt,
+        });
+      },
+    );
+  },
+);
 
 test.serial('a conclusion for a cancelled task is refused and changes nothing', async (t) => {
   const { env } = t.context;
@@ -407,12 +454,15 @@ test.serial('a conclusion for a cancelled task is refused and changes nothing', 
   );
 });
 
-test.serial('every joint case history of this file replays with the current workflow code', async (t) => {
-  const replayed = await replayAll(t.context.env, started);
+test.serial(
+  'every joint case history of this file replays with the current workflow code',
+  async (t) => {
+    const replayed = await replayAll(t.context.env, started);
 
-  t.true(replayed.length > started.length, 'the cases and their tasks are replayed');
-  t.deepEqual(
-    replayed.filter((r) => r.error),
-    [],
-  );
-});
+    t.true(replayed.length > started.length, 'the cases and their tasks are replayed');
+    t.deepEqual(
+      replayed.filter((r) => r.error),
+      [],
+    );
+  },
+);
