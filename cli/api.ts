@@ -5,6 +5,7 @@ import { devTokenAuthenticator } from '../api/auth';
 import { calendarRoutes } from '../api/calendar/router';
 import { supervisionRoutes } from '../api/supervision/router';
 import { inboxRoutes } from '../api/inbox/router';
+import { portalRoutes } from '../api/portal/router';
 import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { loadConfig, type Config } from '../lib/config';
@@ -38,6 +39,7 @@ export async function startApi(
       ...documentRoutes({ db: runtime.db, store: runtime.store }),
       ...supervisionRoutes(runtime.store, calendar, config.HALL_TIME_ZONE),
       ...inboxRoutes(runtime.store),
+      ...portalRoutes(runtime.store),
     ],
   });
   return new Promise((resolve, reject) => {

@@ -311,3 +311,34 @@ test('a department’s cases are listed by Temporal visibility with Department',
   );
   t.deepEqual(found, [caseNumber]);
 });
+
+test('an applicant looks the case up with the receipt’s code, and learns nothing personal', async (t) => {
+  const hall = await startTestHall(t);
+  const { body } = await hall.call('POST', '/cases', CLERK, buildApplication());
+  const caseNumber: string = body.case.caseNumber;
+  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
+  const [receipt] = await hall.runtime
+    .db('documents')
+    .where({ case_number: caseNumber, kind: 'receipt' });
+  const res = await fetch(
+    `${hall.url}/portal/cases/${caseNumber}?code=${receipt.verification_code}`,
+  );
+  t.is(res.status, 200);
+  const text = await res.text();
+  const found = JSON.parse(text);
+  t.like(found, { caseNumber, status: 'accepted', item: 'market-food-business-licence' });
+  for (const personal of [
+    '深圳市测试餐饮有限公司',
+    '91440300MA5000022Q',
+    '440303196905095564',
+    '13800000002',
+  ]) {
+    t.false(text.includes(personal), personal);
+  }
+  const wrong = await fetch(`${hall.url}/portal/cases/${caseNumber}?code=AAAAAAAA`);
+  t.is(wrong.status, 404);
+  const unknown = await fetch(
+    `${hall.url}/portal/cases/NOPE-20261203-00001?code=${receipt.verification_code}`,
+  );
+  t.is(unknown.status, 404);
+});

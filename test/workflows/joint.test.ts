@@ -223,9 +223,9 @@ test.serial('a joint restaurant is concluded approved when every task is approve
         ),
       8000,
     ).unref();
-    await Promise.all(
-      Object.entries(RESTAURANT_DEPENDANTS).map(([code, department]) => conclude(code, department)),
-    );
+    for (const [code, department] of Object.entries(RESTAURANT_DEPENDANTS)) {
+      await conclude(code, department);
+    }
     const concluded = await hall.waitForEvent(
       (e) => e.stream === caseNumber && e.action === 'concluded',
     );
