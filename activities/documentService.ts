@@ -16,6 +16,7 @@ import type { CaseRecord } from '../lib/store';
 import type { DocumentKind, DocumentService, IssuedDocument, IssueRequest } from './documents';
 import { SnapshotCalendar } from './calendarService';
 import type { Limit } from '../lib/catalog/types';
+import type { SuspendingProcedure } from '../workflows/messages';
 
 /** The hall's document settings (data/hall.json): seal, telephone, review organ and court. */
 export interface HallSettings {
@@ -41,6 +42,9 @@ const KIND_PREFIX: Record<DocumentKind, string> = {
   refusalNotice: 'BY',
   denialDecision: 'BX',
   approvalNotice: 'ZX',
+  extensionNotice: 'YQ',
+  suspensionNotice: 'TB',
+  urgingNotice: 'DB',
 };
 
 // LLA art. 32 ¶1: (1) no licence is needed for the matter; (2) it is another organ's matter.
@@ -50,6 +54,49 @@ const REFUSAL_BASIS: Record<string, string> = {
 };
 
 const UNIT_NAMES = { workingDays: '个工作日', calendarDays: '日' } as const;
+
+// LLA art. 42: ¶1 the head of the organ approves an extension, ¶2 (joint cases) the head of the
+// people's government at the same level.
+const APPROVER_NAMES: Record<string, string> = {
+  headOfOrgan: '本机关负责人',
+  headOfGovernment: '本级人民政府负责人',
+};
+
+// The procedures of LLA art. 45 whose time is not counted, as the law names them.
+const PROCEDURE_NAMES: Record<SuspendingProcedure, string> = {
+  hearing: '听证',
+  tendering: '招标',
+  auction: '拍卖',
+  inspection: '检验',
+  testing: '检测',
+  quarantine: '检疫',
+  appraisal: '鉴定',
+  expertReview: '专家评审',
+};
+
+// One field of an event's details as text. A missing or mistyped field reads as blank, so the
+// document is refused as incomplete instead of printed with a wrong value.
+function detailText(details: Record<string, unknown>, key: string): string {
+  const value = details[key];
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return '';
+}
+
+// A number of days with its unit as printed ('10个工作日'); blank unless both are valid.
+function daysText(days: unknown, unit: unknown): string {
+  if (typeof days !== 'number' || !Number.isInteger(days) || days < 1) return '';
+  const name = UNIT_NAMES[unit as keyof typeof UNIT_NAMES];
+  return name ? `${days}${name}` : '';
+}
+
+// Reasons as stored (one per line) become the list the templates number.
+function reasonList(text: string | null | undefined): string[] {
+  return (text ?? '')
+    .split('\n')
+    .map((r) => r.trim())
+    .filter(Boolean);
+}
 
 /** Formats an instant as the documents print it: 2026年10月30日 14:05 in the hall's zone. */
 export function formatChineseDate(iso: string, timeZone: string, withTime = false): string {
@@ -127,7 +174,7 @@ export class RegisterDocumentService implements DocumentService {
     const verificationCode = verificationCodeOf(this.secret, documentNumber, req.caseNumber);
     let html: string;
     try {
-      html = await this.renderHtml(req.kind, record, {
+      html = await this.renderHtml(req.kind, record, req.details ?? {}, {
         documentNumber,
         verificationCode,
         issuedAt,
@@ -169,9 +216,22 @@ export class RegisterDocumentService implements DocumentService {
     };
   }
 
+  /**
+   * Assembles a document's data from the register and renders it. The case row gives what every
+   * document needs; the event's own details give the rest:
+   * - extensionNotice: `{ days, unit, reason, statutoryDueAt, promisedDueAt?, dueProvisional?,
+   *   approver }`, approver 'headOfOrgan' | 'headOfGovernment' (or a title, printed as given);
+   * - suspensionNotice: `{ procedure, reason, expectedDays, unit? }`, procedure one of art. 45's
+   *   (SUSPENDING_PROCEDURES), unit 'calendarDays' when absent;
+   * - urgingNotice: `{ taskCode?, department?, message, replyBy, urgedBy }`, the department
+   *   being the task's when only taskCode is given, the case's when neither is.
+   * A task's extension or suspension may add `taskCode` or `department`, so that the notice is
+   * issued in the name of the task's department and states the task's own limit.
+   */
   private async renderHtml(
     kind: DocumentKind,
     record: CaseRecord,
+    details: Record<string, unknown>,
     meta: { documentNumber: string; verificationCode: string; issuedAt: string },
   ): Promise<string> {
     const tz = this.config.HALL_TIME_ZONE;
@@ -197,10 +257,17 @@ export class RegisterDocumentService implements DocumentService {
       iso ? formatChineseDate(iso, tz, withTime) : '';
     const limitText = (l: Limit): string => `${l.days}${UNIT_NAMES[l.unit]}`;
     const remedies = { reviewOrgan: this.settings.reviewOrgan, court: this.settings.court };
-    const reasons = (record.reasons ?? '')
-      .split('\n')
-      .map((r) => r.trim())
-      .filter(Boolean);
+    const reasons = reasonList(record.reasons);
+    // The task an event concerns, from the item's plan, and the department acting on it.
+    const taskCode = detailText(details, 'taskCode');
+    const taskTemplate = item.tasks.find((t) => t.code === taskCode);
+    const departmentName = (code: string): string => catalog.departments.get(code)?.name ?? '';
+    const detailDate = (key: string, withTime: boolean): string => {
+      const iso = detailText(details, key);
+      return Number.isNaN(Date.parse(iso)) ? '' : formatChineseDate(iso, tz, withTime);
+    };
+    const actingDepartment =
+      detailText(details, 'department') || taskTemplate?.department || record.department;
 
     switch (kind) {
       case 'receipt': {
@@ -273,6 +340,61 @@ export class RegisterDocumentService implements DocumentService {
           collectionHours: this.settings.collectionHours,
         };
         return this.templates.render('approvalNotice', data);
+      }
+      case 'extensionNotice': {
+        const approver = detailText(details, 'approver');
+        const data: DocumentDataMap['extensionNotice'] = {
+          ...base,
+          issuingOrgan: departmentName(actingDepartment),
+          acceptedAt: date(record.acceptedAt),
+          statutoryLimit: limitText(taskTemplate?.statutoryLimit ?? item.statutoryLimit),
+          extension: daysText(details.days, details.unit),
+          reasons: reasonList(detailText(details, 'reason')),
+          approver: Object.hasOwn(APPROVER_NAMES, approver) ? APPROVER_NAMES[approver] : approver,
+          statutoryDueDate: detailDate('statutoryDueAt', false),
+          promisedDueDate: detailDate('promisedDueAt', false) || undefined,
+          dueDateProvisional: details.dueProvisional === true,
+        };
+        return this.templates.render('extensionNotice', data);
+      }
+      case 'suspensionNotice': {
+        const procedure = detailText(details, 'procedure');
+        const data: DocumentDataMap['suspensionNotice'] = {
+          ...base,
+          issuingOrgan: departmentName(actingDepartment),
+          acceptedAt: date(record.acceptedAt),
+          procedure: Object.hasOwn(PROCEDURE_NAMES, procedure)
+            ? PROCEDURE_NAMES[procedure as SuspendingProcedure]
+            : '',
+          reasons: reasonList(detailText(details, 'reason')),
+          expectedDuration: daysText(details.expectedDays, details.unit ?? 'calendarDays'),
+        };
+        return this.templates.render('suspensionNotice', data);
+      }
+      case 'urgingNotice': {
+        const task = taskCode
+          ? (await this.runtime.store.getTasks(record.caseNumber)).find(
+              (t) => t.taskCode === taskCode,
+            )
+          : undefined;
+        const due = task
+          ? (task.promisedDueAt ?? task.statutoryDueAt)
+          : (record.promisedDueAt ?? record.statutoryDueAt);
+        const data: DocumentDataMap['urgingNotice'] = {
+          ...base,
+          // The hall's supervision urges; the department is the addressee.
+          issuingOrgan: this.templates.hallName,
+          department: departmentName(
+            detailText(details, 'department') || task?.department || record.department,
+          ),
+          taskName: taskCode ? (task?.title ?? taskTemplate?.title ?? '') : item.name,
+          message: detailText(details, 'message'),
+          replyBy: detailDate('replyBy', true),
+          urgedBy: detailText(details, 'urgedBy'),
+          acceptedAt: date(record.acceptedAt) || undefined,
+          dueDate: date(due, false) || undefined,
+        };
+        return this.templates.render('urgingNotice', data);
       }
     }
   }

@@ -12,11 +12,23 @@ export interface IssueRequest {
   caseNumber: string;
   kind: DocumentKind;
   eventKey: string;
+  /**
+   * What the event itself says that the register's case row does not: the extension, the
+   * suspension or the urging (see RegisterDocumentService for each kind's fields).
+   */
+  details?: Record<string, unknown>;
 }
 
-/** The documents the hall issues to applicants. */
+/** The documents the hall issues, to applicants and (the urging notice) to departments. */
 export type DocumentKind =
-  'receipt' | 'correctionNotice' | 'refusalNotice' | 'denialDecision' | 'approvalNotice';
+  | 'receipt'
+  | 'correctionNotice'
+  | 'refusalNotice'
+  | 'denialDecision'
+  | 'approvalNotice'
+  | 'extensionNotice'
+  | 'suspensionNotice'
+  | 'urgingNotice';
 
 /** A document as issued: its number and where to fetch it. */
 export interface IssuedDocument {

@@ -2,6 +2,7 @@ import type { RegisterStore } from '../lib/store';
 import { createCalendarActivities, type CalendarService } from './calendar';
 import { createDocumentActivities, type DocumentService } from './documents';
 import { createRegisterActivities } from './register';
+import { createNotifierActivities, type NotifierDeps } from './notifier';
 import { createDepartmentActivities, type DepartmentEndpoints } from './departments';
 
 /** The outside systems the hall's activities talk to; tests pass fakes, production real ones. */
@@ -11,6 +12,8 @@ export interface ActivityDeps {
   documents: DocumentService;
   /** Webhook URL per department with its own system; the others use the hall inbox. */
   departmentEndpoints?: DepartmentEndpoints;
+  /** What the applicant notifications need (mailer and SMS gateway may each be off). */
+  notifier: NotifierDeps;
 }
 
 /** Builds every activity of the hall over its dependencies. */
@@ -20,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCalendarActivities(deps.calendar),
     ...createDocumentActivities(deps.documents),
     ...createDepartmentActivities(deps.departmentEndpoints ?? {}),
+    ...createNotifierActivities(deps.notifier),
   };
 }
 

@@ -273,8 +273,12 @@ export class NotificationLedger {
     send: () => Promise<SendOutcome>,
   ): Promise<{ status: NotificationStatus; sentNow: boolean; retry?: Error }> {
     return this.db.transaction(async (trx) => {
-      await trx.raw(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
-      await trx.raw(`SET LOCAL idle_in_transaction_session_timeout = '${SEND_TIMEOUT}'`);
+      // Both settings end with the transaction (is_local = true).
+      await trx.raw(
+        "SELECT set_config('lock_timeout', ?, true), " +
+          "set_config('idle_in_transaction_session_timeout', ?, true)",
+        [LOCK_TIMEOUT, SEND_TIMEOUT],
+      );
       const row = (await trx('notifications')
         .where({ client_reference: clientReference })
         .forUpdate()
@@ -293,7 +297,8 @@ export class NotificationLedger {
               ...changes,
               status: outcome.status,
               provider_reference: outcome.providerReference,
-              last_error: null,
+              // A resend may learn that the handset was already reported unreachable.
+              last_error: outcome.status === 'failed' ? 'reported failed by the provider' : null,
               ...(outcome.segments === undefined ? {} : { segments: outcome.segments }),
             });
           return { status: outcome.status, sentNow: true };
@@ -380,6 +385,8 @@ const DOCUMENT_TITLES: Record<string, string> = {
 
 const UNIT_NAMES = { workingDays: '个工作日', calendarDays: '日' } as const;
 
+const REASONED_STEPS = new Set<NotificationStep>(['refusedToAccept', 'denied']);
+
 /**
  * The per-step, per-channel templates, compiled once. They are plain text: nothing is
  * HTML-escaped, and no value is ever read as template syntax. An e-mail template's first
@@ -409,6 +416,7 @@ export class NotificationTemplates {
     return new NotificationTemplates(compiled);
   }
 
+  /** Renders one step's message for one channel from the view of the case. */
   render(
     step: NotificationStep,
     channel: NotificationChannel,
@@ -438,8 +446,11 @@ export function createNotifierActivities(deps: NotifierDeps) {
   const templates = NotificationTemplates.load(deps.templatesDir);
   const timeZone = deps.timeZone ?? 'Asia/Shanghai';
   const hallName = deps.hallName ?? HALL_NAME;
+  // A malformed date in the details is left out rather than failing every retry.
   const date = (iso: unknown): string | undefined =>
-    typeof iso === 'string' && iso ? formatChineseDate(iso, timeZone) : undefined;
+    typeof iso === 'string' && !Number.isNaN(Date.parse(iso))
+      ? formatChineseDate(iso, timeZone)
+      : undefined;
 
   // Everything any template may name; each template shows what its step needs.
   async function viewOf(
@@ -464,7 +475,9 @@ export function createNotifierActivities(deps: NotifierDeps) {
     );
     const materialNames = new Map((item?.entry.materials ?? []).map((m) => [m.code, m.name]));
     const missing = Array.isArray(d.missing) ? (d.missing as string[]) : record.missingMaterials;
-    const reasons = (textOf(d.reasons) ?? record.reasons ?? '')
+    // The register's reasons are those of the refusal or denial; other steps bring their own.
+    const registerReasons = REASONED_STEPS.has(req.step) ? record.reasons : null;
+    const reasons = (textOf(d.reasons) ?? registerReasons ?? '')
       .split('\n')
       .map((r) => r.trim())
       .filter(Boolean);

@@ -152,11 +152,11 @@ export class PaymentLedger {
     return rows.map(noticeOf);
   }
 
-  /** The payments of notices, oldest first. */
+  /** The payments of notices in the order recorded: a notice's first is the one it was paid by. */
   async paymentsOf(noticeNumbers: string[], db: Db = this.db): Promise<PaymentRecord[]> {
     const rows = (await db('payments')
       .whereIn('notice_number', noticeNumbers)
-      .orderBy([{ column: 'paid_at' }, { column: 'id' }])) as Record<string, any>[];
+      .orderBy('id')) as Record<string, any>[];
     return rows.map(paymentOf);
   }
 
@@ -281,6 +281,36 @@ export class PaymentLedger {
     await this.markAnnounced(payment.id);
     return true;
   }
+
+  /**
+   * Tells the cases of every payment recorded but never told (the process died between the two,
+   * or the signal failed and the bank gave up): a sweep for the API process to run now and then.
+   * Only a notice's first payment is told; a second one is a refund matter, already alerted.
+   */
+  async announcePending(signal: SignalPayment, limit = 100): Promise<number> {
+    const rows = (await this.db('payments as p')
+      .join('payment_notices as n', 'n.notice_number', 'p.notice_number')
+      .whereNull('p.announced_at')
+      .where((q) => {
+        void q
+          .whereNull('p.announce_claimed_at')
+          .orWhere('p.announce_claimed_at', '<', this.db.raw(`now() - ${ANNOUNCE_LEASE}`));
+      })
+      .whereNotExists((q) => {
+        void q
+          .select(this.db.raw('1'))
+          .from('payments as earlier')
+          .whereRaw('earlier.notice_number = p.notice_number AND earlier.id < p.id');
+      })
+      .orderBy('p.id')
+      .limit(limit)
+      .select('p.*', 'n.case_number')) as Record<string, any>[];
+    let told = 0;
+    for (const row of rows) {
+      if (await this.announce(paymentOf(row), row.case_number, signal)) told++;
+    }
+    return told;
+  }
 }
 
 /** Issues the printed notice (缴款通知书) through the document service, once per event. */
@@ -351,7 +381,8 @@ export interface RefundView {
   bankRefundId: string | null;
 }
 
-// Fees charged per case (件) are charged once (Civil Code art. 223: never by area or volume).
+// A fee per case (件) is charged once a case; for registration the Civil Code says so outright
+// (art. 223: per case, never by area, volume or price).
 const ONCE_PER_CASE = new Set(['件']);
 
 function refuse(type: string, message: string, details?: unknown): never {

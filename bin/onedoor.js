@@ -20,6 +20,16 @@ const COMMANDS = {
     run: 'runDepartmentSystem',
     summary: 'emulate a department system that receives tasks by webhook',
   },
+  'sms-gateway': {
+    module: '../emulators/smsGateway.ts',
+    run: 'runSmsGateway',
+    summary: 'emulate the SMS gateway: signed sends, dedupe, delivery reports',
+  },
+  'smtp-server': {
+    module: '../emulators/smtp.ts',
+    run: 'runSmtpServer',
+    summary: 'run a loopback SMTP server that keeps the mail it receives',
+  },
   due: { module: 'due.ts', run: 'runDue', summary: 'compute the statutory due date of a limit' },
 };
 

@@ -6,6 +6,7 @@ import { calendarRoutes } from '../api/calendar/router';
 import { supervisionRoutes } from '../api/supervision/router';
 import { inboxRoutes } from '../api/inbox/router';
 import { portalRoutes } from '../api/portal/router';
+import { notificationRoutes } from '../api/notifications/router';
 import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { loadConfig, type Config } from '../lib/config';
@@ -40,6 +41,10 @@ export async function startApi(
       ...supervisionRoutes(runtime.store, calendar, config.HALL_TIME_ZONE),
       ...inboxRoutes(runtime.store),
       ...portalRoutes(runtime.store),
+      ...notificationRoutes({
+        db: runtime.db,
+        smsSecret: config.SMS_GATEWAY_URL ? config.SMS_API_SECRET : null,
+      }),
     ],
   });
   return new Promise((resolve, reject) => {

@@ -137,6 +137,15 @@ export async function runHall(argv: string[]): Promise<number> {
     // The worker is a child process: it reads its endpoints from the environment it is given.
     process.env.DEPARTMENT_ENDPOINTS = JSON.stringify(endpoints);
   }
+  // The outside world's mail server and SMS gateway, as processes of their own (emulators):
+  // started only when the configuration points at their loopback defaults.
+  if (config.SMTP_URL === 'smtp://127.0.0.1:2525') {
+    children.push(startChild('smtp-server', ['--port', '2525']));
+  }
+  if (config.SMS_GATEWAY_URL === 'http://127.0.0.1:8125') {
+    const reports = `${config.PUBLIC_URL}/notifications/sms/delivery-reports`;
+    children.push(startChild('sms-gateway', ['--port', '8125', '--callback-url', reports]));
+  }
   children.push(startChild('worker'), startChild('api'));
   const stop = () => {
     stopping = true;

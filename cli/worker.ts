@@ -7,7 +7,10 @@ import {
 } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { SnapshotCalendar } from '../activities/calendarService';
-import { createDocumentService } from '../activities/documentService';
+import { createDocumentService, loadHallSettings } from '../activities/documentService';
+import { openDatabase } from '../lib/db';
+import { createSmtpMailer } from '../lib/notify/mailer';
+import { HttpSmsGateway } from '../lib/notify/smsGateway';
 import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
 import { openRuntime, type Runtime } from '../lib/runtime';
@@ -43,11 +46,33 @@ export async function createHallWorker(
     () => runtime.store.calendarOverridesStamp(),
   );
   const documents = await createDocumentService(config, runtime, calendar);
+  // The notifier holds a connection while it sends: its own small pool, so a slow mail server
+  // never starves the register writes.
+  const notifyDb = openDatabase(config.DATABASE_URL, { min: 0, max: 4 });
+  const mailer = config.SMTP_URL
+    ? createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM })
+    : null;
+  const sms = config.SMS_GATEWAY_URL
+    ? new HttpSmsGateway({
+        url: config.SMS_GATEWAY_URL,
+        apiKey: config.SMS_API_KEY,
+        apiSecret: config.SMS_API_SECRET,
+      })
+    : null;
   const activities = createActivities({
     store: runtime.store,
     calendar,
     documents: documents.service,
     departmentEndpoints: config.DEPARTMENT_ENDPOINTS,
+    notifier: {
+      db: notifyDb,
+      store: runtime.store,
+      mailer,
+      sms,
+      log: componentLogger('notifier'),
+      timeZone: config.HALL_TIME_ZONE,
+      hall: loadHallSettings(config.DATA_PATH),
+    },
   });
   const worker = await Worker.create({
     connection,
@@ -56,7 +81,12 @@ export async function createHallWorker(
     workflowBundle: await workflowBundle(),
     activities,
   });
-  return { worker, close: documents.close };
+  const close = async () => {
+    await documents.close();
+    await mailer?.close();
+    await notifyDb.destroy();
+  };
+  return { worker, close };
 }
 
 /** `onedoor worker`: polls the hall's task queue until SIGINT/SIGTERM. */

@@ -62,6 +62,16 @@ const configSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** SMTP server for e-mail notifications (credentials in the URL); empty: e-mail off. */
+  SMTP_URL: z.union([z.literal(''), z.url()]).default('smtp://127.0.0.1:2525'),
+  /** Sender of the hall's e-mails; its domain also names their Message-IDs. */
+  MAIL_FROM: z.string().min(3).default('深圳市行政服务大厅 <notice@hall.onedoor.test>'),
+  /** Base URL of the SMS gateway; empty: SMS off. */
+  SMS_GATEWAY_URL: z.union([z.literal(''), z.url()]).default('http://127.0.0.1:8125'),
+  /** The key the hall presents to the SMS gateway. */
+  SMS_API_KEY: z.string().min(1).default('onedoor-dev'),
+  /** Signs SMS sends and checks the gateway's delivery reports. The default is for development. */
+  SMS_API_SECRET: z.string().min(16).default('onedoor-sms-development-secret'),
   /** Log level of pino. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

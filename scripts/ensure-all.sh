@@ -11,6 +11,7 @@ set -euo pipefail
 "$REPO/scripts/ensure-system.sh"
 "$REPO/scripts/ensure-temporal.sh"
 "$REPO/scripts/ensure-test-server.sh"
+"$REPO/scripts/ensure-fonts.sh"
 
 # npm records each install in node_modules/.package-lock.json; compare against that.
 cd "$REPO"

@@ -5,12 +5,13 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { createPaymentActivities, type SignalPayment } from '../activities/payments';
+import { createPaymentActivities, PaymentLedger, type SignalPayment } from '../activities/payments';
 import { createApp } from '../api/app';
 import { devTokenAuthenticator } from '../api/auth';
 import { paymentRoutes } from '../api/payments/router';
@@ -47,12 +48,14 @@ interface PaymentsHall {
   /** Issues the passport fee notice of the case; answers it with its bank order id. */
   issue: (eventKey?: string) => Promise<{ noticeNumber: string; orderId: string }>;
   post: (path: string, body: string, headers?: Record<string, string>) => Promise<Response>;
+  /** Calls the API that carries the bank's routes with a dev token. */
+  get: (path: string, token: string) => Promise<{ status: number; body: any }>;
   today: string;
 }
 
 // Activities run in Temporal's mock activity context, as a worker would run them.
 function wrapActivities(raw: ReturnType<typeof createPaymentActivities>) {
-  const env = new MockActivityEnvironment();
+  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
   const inContext =
     <A, R>(fn: (req: A) => Promise<R>) =>
     (req: A): Promise<R> =>
@@ -65,10 +68,30 @@ function wrapActivities(raw: ReturnType<typeof createPaymentActivities>) {
   };
 }
 
+// At most four halls of this file at once: each runs a worker, and the suite shares two cores.
+const hallSlots = (() => {
+  let free = 4;
+  const waiting: (() => void)[] = [];
+  return {
+    acquire: async (): Promise<void> => {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    release: (): void => {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+})();
+
 async function startPaymentsHall(
   t: ExecutionContext,
   opts: { signalPayment?: SignalPayment } = {},
 ): Promise<PaymentsHall> {
+  await hallSlots.acquire();
+  // Registered first, so it runs last: after the hall's own teardown.
+  t.teardown(() => hallSlots.release());
   const hall = await startTestHall(t);
   const { runtime, config } = hall;
   const secret = `test-bank-${randomBytes(8).toString('hex')}`;
@@ -158,6 +181,10 @@ async function startPaymentsHall(
         payByDays: 15,
       });
       return { noticeNumber: notice.noticeNumber, orderId: notice.bankOrderId };
+    },
+    get: async (path, token) => {
+      const res = await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: await res.json() };
     },
     post: (path, body, headers = {}) =>
       fetch(`${api}${path}`, {
@@ -348,7 +375,7 @@ test('a callback for a wrong amount is refused and alerted, and the notice stays
   t.is(await p.count('payments'), 0);
   t.is(await statusOfNotice(p, noticeNumber), 'issued');
   t.deepEqual(p.signals, []);
-  const view = await p.hall.call('GET', `/payments?caseNumber=${p.caseNumber}`, 'dev-supervisor');
+  const view = await p.get(`/payments?caseNumber=${p.caseNumber}`, 'dev-supervisor');
   t.is(view.status, 200);
   t.like(view.body.notices[0], { noticeNumber, status: 'issued', payments: [] });
   t.deepEqual(
@@ -375,8 +402,8 @@ test('a signed callback whose amount disagrees with the bank’s status is refus
 
 test('the payment list of a case is for supervisors and admins', async (t) => {
   const p = await startPaymentsHall(t);
-  const clerk = await p.hall.call('GET', `/payments?caseNumber=${p.caseNumber}`, 'dev-clerk');
-  const unknown = await p.hall.call('GET', '/payments?caseNumber=NO-SUCH', 'dev-admin');
+  const clerk = await p.get(`/payments?caseNumber=${p.caseNumber}`, 'dev-clerk');
+  const unknown = await p.get('/payments?caseNumber=NO-SUCH', 'dev-admin');
   t.is(clerk.status, 403);
   t.is(unknown.status, 404);
 });
@@ -535,6 +562,30 @@ test('a signal that fails is sent on the bank’s retry, once', async (t) => {
   t.is(await p.count('payments'), 1);
   t.is(p.signals.length, 1);
   t.truthy((await p.hall.runtime.db('payments').first()).announced_at);
+});
+
+test('a payment recorded but never told (the API died before signalling) is told by the sweep', async (t) => {
+  const p = await startPaymentsHall(t);
+  const { noticeNumber, orderId } = await p.issue();
+  const paid = p.bank.pay(orderId, { callback: { mode: 'none' } });
+  const ledger = new PaymentLedger(p.hall.runtime.db);
+  const notice = (await ledger.notice(noticeNumber))!;
+  await ledger.recordPayment({
+    notice,
+    transactionId: paid.transactionId!,
+    orderId,
+    amountFen: paid.amountFen,
+    paidAt: paid.paidAt!,
+    source: 'callback',
+  });
+  const signals: string[] = [];
+  const signal: SignalPayment = async (id) => {
+    signals.push(id);
+  };
+
+  t.is(await ledger.announcePending(signal), 1);
+  t.is(await ledger.announcePending(signal), 0);
+  t.deepEqual(signals, [p.caseNumber]);
 });
 
 test('a refund after payment gives back the whole fee, once', async (t) => {

@@ -63,8 +63,8 @@ function spawnWorker(env: NodeJS.ProcessEnv, live: Set<ChildProcess>): Promise<W
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`worker not polling after 60 s:\n${output()}`)),
-      60_000,
+      () => reject(new Error(`worker not polling after 120 s:\n${output()}`)),
+      120_000,
     );
     const onData = (chunk: Buffer) => {
       chunks.push(chunk.toString());

@@ -19,3 +19,18 @@ export const delivery = proxyActivities<HallActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
+
+/**
+ * Applicant notifications: exactly once by their key, whatever the retries. Slow providers are
+ * retried for up to three days; a notification never holds up the case itself.
+ */
+export const notifier = proxyActivities<Pick<HallActivities, 'notify'>>({
+  startToCloseTimeout: '90 seconds',
+  scheduleToCloseTimeout: '3 days',
+  retry: {
+    initialInterval: '10 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 minutes',
+    nonRetryableErrorTypes: ['case_not_found', 'not_found'],
+  },
+});

@@ -30,6 +30,7 @@ import { SYSTEM_ACTOR, taskWorkflowId } from '../lib/case/model';
 import type { ErrorCode } from '../lib/errors';
 import { hall } from './activities';
 import { Clock } from './clock';
+import { Notices } from './notices';
 import { dueChangesOf, installClockHandlers } from './clockHandlers';
 import { departmentTaskWorkflow } from './departmentTask';
 import {
@@ -83,6 +84,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   let runningChildren = 0;
   let intakeDone = false;
 
+  const notices = new Notices(caseNumber);
   const now = (): string => new Date().toISOString();
   const record = (
     action: string,
@@ -171,7 +173,9 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         ...(how.action === 'acceptedByLaw' ? { basis: 'LLA art. 32 ¶1 (4)' } : {}),
       },
     });
-    await hall.issueDocument({ caseNumber, kind: 'receipt', eventKey: `${stream}#${seq}` });
+    const receiptKey = `${stream}#${seq}`;
+    const receipt = await hall.issueDocument({ caseNumber, kind: 'receipt', eventKey: receiptKey });
+    notices.tell('accepted', receiptKey, receipt.id, { promisedDueAt: due.promisedDueAt });
     if (!how.concludeAtIntake && status === 'accepted') {
       // The tasks are in the register before the clerk's call returns, so every department
       // involved, and the supervisors, see the whole case from acceptance on.
@@ -270,11 +274,13 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         caseChanges: { status, missingMaterials: missing },
         details: { missing },
       });
-      await hall.issueDocument({
+      const key = `${stream}#${seq}`;
+      const notice = await hall.issueDocument({
         caseNumber,
         kind: 'correctionNotice',
-        eventKey: `${stream}#${seq}`,
+        eventKey: key,
       });
+      notices.tell('correctionRequested', key, notice.id, { missing });
       return view();
     },
     {
@@ -333,7 +339,9 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
           closedAt: now(),
         },
       });
-      await hall.issueDocument({ caseNumber, kind: 'refusalNotice', eventKey: `${stream}#${seq}` });
+      const key = `${stream}#${seq}`;
+      const notice = await hall.issueDocument({ caseNumber, kind: 'refusalNotice', eventKey: key });
+      notices.tell('refusedToAccept', key, notice.id, { reasons: req.reasons });
       return view();
     },
     {
@@ -355,6 +363,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       await record('withdrawn', req.actor, {
         caseChanges: { status, outcome, reasons: req.reasons, closedAt: now() },
       });
+      notices.tell('withdrawn', `${stream}#${seq}`);
       await cancelOpenTasks('the applicant withdrew the application');
       return view();
     },
@@ -397,7 +406,14 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       },
     });
     const kind = result === 'approved' ? 'approvalNotice' : 'denialDecision';
-    await hall.issueDocument({ caseNumber, kind, eventKey: `${stream}#${seq}` });
+    const key = `${stream}#${seq}`;
+    const decision = await hall.issueDocument({ caseNumber, kind, eventKey: key });
+    if (result === 'approved') {
+      notices.tell('approved', key, decision.id);
+      notices.tell('readyToCollect', `${key}/collect`);
+    } else {
+      notices.tell('denied', key, decision.id, { reasons });
+    }
   }
 
   /** Cancels every task not yet concluded: running children by signal, waiting ones here. */
@@ -483,6 +499,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     details: { materials: input.materials, source: input.source },
   });
   registered = true;
+  notices.tell('submitted', `${stream}#${seq}`);
   const lapse = watchIntakeLapse();
 
   // Intake is over when the case is refused, withdrawn, or accepted with its receipt issued.
@@ -526,5 +543,6 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   await condition(() => runningChildren === 0 && allHandlersFinished());
   await lapse;
   await caseWarnings;
+  await notices.drain();
   return view();
 }

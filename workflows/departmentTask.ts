@@ -27,6 +27,7 @@ import { SYSTEM_ACTOR } from '../lib/case/model';
 import type { ErrorCode } from '../lib/errors';
 import { delivery, hall } from './activities';
 import { Clock } from './clock';
+import { Notices } from './notices';
 import { dueChangesOf, installClockHandlers, type DueChanges } from './clockHandlers';
 import { cancelTaskSignal, concludeUpdate, taskStatusQuery } from './messages';
 
@@ -53,6 +54,7 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     reminderDays: input.reminderDays,
   });
 
+  const notices = new Notices(caseNumber);
   const now = (): string => new Date().toISOString();
   const record = (
     action: string,
@@ -102,8 +104,25 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     department: task.department,
     isOpen: () => status === 'open',
     now,
-    record: (action, actor, extra) =>
-      record(action, actor, { details: extra.details, ...writeDue(extra.dueChanges) }),
+    record: async (action, actor, extra) => {
+      const applied = await record(action, actor, {
+        details: extra.details,
+        ...writeDue(extra.dueChanges),
+      });
+      // The applicant is told when the clock stops, runs again, or is extended.
+      if (action === 'suspended' || action === 'resumed' || action === 'extended') {
+        const d = extra.details ?? {};
+        notices.tell(action, `${stream}#${seq}`, undefined, {
+          promisedDueAt: extra.dueChanges?.promisedDueAt,
+          suspensionReason: action === 'suspended' ? String(d.reason ?? '') : undefined,
+          extension:
+            action === 'extended' && task.extension
+              ? { days: Number(d.days), unit: task.extension.unit }
+              : undefined,
+        });
+      }
+      return applied;
+    },
   });
 
   setHandler(
@@ -264,5 +283,6 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     await deliver('taskCancelled', result?.reasons);
   }
   await warnings;
+  await notices.drain();
   return result!;
 }

@@ -303,7 +303,7 @@ export function paymentRoutes(deps: PaymentRouteDeps): RouteSpec<any, any, any>[
               refunds: refunds
                 .filter((r) => r.notice_number === n.noticeNumber)
                 .map((r) => ({
-                  transactionPaymentId: String(r.payment_id),
+                  paymentId: String(r.payment_id),
                   amountFen: r.amount_fen,
                   status: r.status,
                   reason: r.reason,
@@ -625,6 +625,10 @@ export async function reconcileStatement(
       deps.log.warn({ err, caseNumber: notice.caseNumber }, 'payment signal failed');
     }
   }
+  // The daily import doubles as a sweep for payments whose signal was lost on another path.
+  await ledger.announcePending(deps.signalPayment).catch((err: unknown) => {
+    deps.log.warn({ err }, 'pending payment signals failed');
+  });
   deps.log.info({ statementDate: input.date, totals: report.totals }, 'statement reconciled');
   return report;
 }

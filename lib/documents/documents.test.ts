@@ -10,16 +10,21 @@ import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import QRCode from 'qrcode';
 
-import { PdfRenderer } from './renderer';
+import { fontconfigFileOf, PdfRenderer } from './renderer';
 import {
   assertComplete,
   DocumentIncompleteError,
+  REQUIRED_FIELDS,
   type ApprovalNoticeData,
   type CorrectionNoticeData,
   type DenialDecisionData,
   type DocumentBase,
+  type DocumentKind,
+  type ExtensionNoticeData,
   type ReceiptData,
   type RefusalNoticeData,
+  type SuspensionNoticeData,
+  type UrgingNoticeData,
 } from './requirements';
 import { qrImageDataUrl, TEMPLATE_DIR, TemplateSet } from './templates';
 
@@ -97,6 +102,39 @@ const approval: ApprovalNoticeData = {
   collectionPlace: '深圳市行政服务大厅一楼出件窗口',
   collectionHours: '工作日9:00—12:00、14:00—18:00',
   collectionRequirements: '本决定书及申请人身份证件原件',
+};
+
+const extension: ExtensionNoticeData = {
+  ...base,
+  documentNumber: 'SZSMZX-YQ-20261030-000051',
+  acceptedAt: '2026年10月16日 10:05',
+  statutoryLimit: '20个工作日',
+  extension: '10个工作日',
+  reasons: ['现场核查发现经营场所布局需要重新论证'],
+  approver: '本机关负责人',
+  statutoryDueDate: '2026年11月27日',
+  promisedDueDate: '2026年11月20日',
+};
+
+const suspension: SuspensionNoticeData = {
+  ...base,
+  documentNumber: 'SZSMZX-TB-20261030-000052',
+  acceptedAt: '2026年10月16日 10:05',
+  procedure: '专家评审',
+  reasons: ['经营工艺涉及新型食品原料，需组织专家评审'],
+  expectedDuration: '30日',
+};
+
+const urging: UrgingNoticeData = {
+  ...base,
+  documentNumber: 'SZSMZX-DB-20261030-000053',
+  issuingOrgan: '深圳市行政服务大厅',
+  department: '深圳市市场监督管理局',
+  taskName: '食品经营许可审查',
+  message: '该案件已临近承诺办结日期，请说明办理进度。',
+  replyBy: '2026年10月21日 17:00',
+  urgedBy: 'sup-01',
+  dueDate: '2026年10月23日',
 };
 
 // pdftotext -layout breaks lines and pads columns; compare with all whitespace removed.
@@ -202,6 +240,46 @@ test.serial('every document kind renders to a PDF carrying its legal fields', as
         '深圳市行政服务大厅一楼出件窗口',
       ],
     },
+    {
+      kind: 'extensionNotice',
+      html: templates.render('extensionNotice', extension),
+      expect: [
+        '延期告知书',
+        extension.documentNumber,
+        ...extension.reasons,
+        '经本机关负责人批准，办理期限延长10个工作日',
+        '延长后法定办结日期2026年11月27日',
+        '延长后承诺办结日期2026年11月20日',
+        '第四十二条',
+      ],
+    },
+    {
+      kind: 'suspensionNotice',
+      html: templates.render('suspensionNotice', suspension),
+      expect: [
+        '特别程序告知书',
+        suspension.documentNumber,
+        ...suspension.reasons,
+        '特别程序专家评审',
+        '预计所需时间30日',
+        '专家评审所需时间不计算在行政许可的期限内',
+        '第四十五条',
+      ],
+    },
+    {
+      kind: 'urgingNotice',
+      html: templates.render('urgingNotice', urging),
+      expect: [
+        '督办通知单',
+        urging.documentNumber,
+        '深圳市市场监督管理局：',
+        '督办事项食品经营许可审查',
+        urging.message,
+        '回复期限2026年10月21日17:00',
+        '督办人sup-01',
+        '深圳市行政服务大厅',
+      ],
+    },
   ];
   // All at once, so the two pages of the pool really work in parallel.
   const pdfs = await Promise.all(docs.map((doc) => renderer.render(doc.html)));
@@ -217,6 +295,13 @@ test.serial('every document kind renders to a PDF carrying its legal fields', as
   t.true(renderer.stats().pagesOpened <= 2, 'the pool never exceeds its size');
 });
 
+test('the urging notice is addressed to the department, not to the applicant', (t) => {
+  const html = templates.render('urgingNotice', urging);
+  t.regex(html, /<p class="to flush">深圳市市场监督管理局：<\/p>/);
+  t.false(html.includes(`${base.applicant.name}（证件号码`), 'the applicant is not addressed');
+  t.false(html.includes(base.applicant.idNumber!), 'no identity number goes to the department');
+});
+
 test.serial('an applicant name with HTML and Handlebars syntax is printed literally', async (t) => {
   const renderer = newRenderer(t, { poolSize: 1 });
   const name = '<script>x</script>{{evil}}<b>{{x}}</b>';
@@ -227,9 +312,21 @@ test.serial('an applicant name with HTML and Handlebars syntax is printed litera
   assertContains(t, text, [name]);
 });
 
+// The font rows of pdffonts: name, type, encoding, then the embedded/subset/Unicode flags.
+async function pdfFonts(file: string): Promise<string[]> {
+  const { stdout } = await run('pdffonts', [file]);
+  return stdout.split('\n').slice(2).filter(Boolean);
+}
+
+// The faces a PDF embeds, by PostScript name: pdffonts lists a Type 3 font without its name, but
+// its font descriptor still carries it.
+const embeddedFaces = (pdf: Buffer): string[] =>
+  [...pdf.toString('latin1').matchAll(/\/FontName\s*\/[A-Z]{6}\+([\w-]+)/g)].map((m) => m[1]);
+
 test.serial(
-  'the receipt renders as visible CJK glyphs from an embedded Noto CJK font',
+  'the receipt renders as visible CJK glyphs from the embedded GB2312 subset of Noto Serif',
   async (t) => {
+    t.truthy(fontconfigFileOf(), 'the documents font is built (scripts/ensure-fonts.sh)');
     const renderer = newRenderer(t, { poolSize: 1 });
     const pdf = await renderer.render(templates.render('receipt', receipt));
     const dir = await tempDir(t);
@@ -240,20 +337,23 @@ test.serial(
     const { stdout: text } = await run('pdftotext', ['-enc', 'UTF-8', file, '-']);
     t.true(squash(text).includes('受理通知书'));
 
-    // Chromium embeds CFF-based OpenType (Noto CJK is one) as Type 3 fonts, which pdffonts lists
-    // without a name; the font descriptor still names the face it came from.
-    const { stdout: fonts } = await run('pdffonts', [file]);
-    const rows = fonts.split('\n').slice(2).filter(Boolean);
+    // The subset has TrueType outlines, so Chromium embeds it as a real subset CID font (a CFF
+    // face would come as Type 3 glyph procedures); the bold title is the real Bold face. No
+    // other face, in particular not the 26 MB system collection, is needed for this text.
+    const rows = await pdfFonts(file);
     t.true(rows.length > 0, 'fonts are listed');
     t.true(
-      rows.every((row) => /\byes\s+(yes|no)\s+yes\b/.test(row)),
-      'every font is embedded and has a Unicode map',
+      rows.every((row) => /\byes\s+yes\s+yes\b/.test(row)),
+      'every font is embedded, subset and has a Unicode map',
     );
-    const named = /Noto(Serif|Sans)CJK/i.test(fonts);
-    const described = /\/FontName\s*\/[A-Z]{6}\+Noto(Serif|Sans)CJKsc-/.test(
-      pdf.toString('latin1'),
+    t.deepEqual(
+      rows
+        .map((row) => row.split(/\s+/).slice(1, 3).join(' '))
+        .filter((v, i, a) => a.indexOf(v) === i),
+      ['CID TrueType'],
+      'only TrueType CID fonts, no Type 3',
     );
-    t.true(named || described, 'a Noto CJK SC face is embedded');
+    t.deepEqual(embeddedFaces(pdf).sort(), ['OnedoorSerifGB-Bold', 'OnedoorSerifGB-Regular']);
 
     // 50 dpi: 414 x 585 pixels. PGM is parsed here; the PNG is for a human to look at.
     await run('pdftoppm', ['-r', '50', '-f', '1', '-l', '1', '-png', file, path.join(dir, 'page')]);
@@ -292,6 +392,26 @@ test.serial(
     }
   },
 );
+
+test.serial('a name outside GB2312 still prints, from the system Noto as fallback', async (t) => {
+  // APP-0041 of data/applications.json: 𠮷 (U+20BB7) is in Noto Serif CJK SC, not in GB2312.
+  const renderer = newRenderer(t, { poolSize: 1 });
+  const name = '王𠮷';
+  const pdf = await renderer.render(
+    templates.render('receipt', { ...receipt, applicant: { name } }),
+  );
+  const file = path.join(await tempDir(t), 'fallback.pdf');
+  await writeFile(file, pdf);
+
+  // -layout sets the fallback glyph on a line of its own (its Type 3 font box differs from the
+  // subset's); the page shows it in place, and the raw text keeps the reading order.
+  const { stdout: text } = await run('pdftotext', ['-raw', '-enc', 'UTF-8', file, '-']);
+  t.true(text.includes(`${name}：`), 'the whole name comes back, in order');
+  const faces = embeddedFaces(pdf);
+  t.true(faces.includes('OnedoorSerifGB-Regular'), 'the subset prints the rest');
+  t.true(faces.includes('NotoSerifCJKsc-Regular'), 'the system Noto prints 𠮷');
+  t.true((await pdfFonts(file)).every((row) => /\byes\s+(yes|no)\s+yes\b/.test(row)));
+});
 
 test.serial('the page makes no network request and runs no script', async (t) => {
   let hits = 0;

@@ -2,6 +2,7 @@
 // keeps one browser with a small pool of pages; a page is replaced after a number of documents
 // (Chromium's per-page memory only grows) and the browser is relaunched when it dies.
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,12 @@ export interface PdfRendererOptions {
   noSandbox?: boolean;
   /** Extra Chromium switches, appended to the fixed ones. */
   extraArgs?: readonly string[];
+  /**
+   * Fontconfig file Chromium finds its fonts through (FONTCONFIG_FILE); defaults to
+   * DEFAULT_FONTCONFIG_FILE when scripts/ensure-fonts.sh has built it, and null means the
+   * system's configuration alone.
+   */
+  fontconfigFile?: string | null;
 }
 
 /** Counters of a PdfRenderer's lifetime, for monitoring and tests. */
@@ -56,6 +63,21 @@ export class BrowserLostError extends Error {
 /** Default Chromium binary: Debian's chromium package. */
 export const DEFAULT_EXECUTABLE_PATH = '/usr/bin/chromium';
 
+/**
+ * The fontconfig file scripts/ensure-fonts.sh writes: the system fonts plus the documents'
+ * GB2312 subset of Noto Serif CJK SC in .tools/fonts/. Chromium copies every font file a page
+ * uses into each print job, so the 3 MB subset instead of the 26 MB collection is most of what
+ * a PDF costs.
+ */
+export const DEFAULT_FONTCONFIG_FILE = path.resolve(
+  __dirname,
+  '..',
+  '..',
+  '.tools',
+  'fonts',
+  'fonts.conf',
+);
+
 // No background traffic of any kind: the hall's servers have no internet, and a document
 // renderer has no business calling out anyway.
 const BASE_ARGS = [
@@ -74,6 +96,7 @@ interface Resolved {
   renderTimeoutMs: number;
   launchTimeoutMs: number;
   args: string[];
+  fontconfigFile: string | null;
 }
 
 function resolveOptions(options: PdfRendererOptions): Resolved {
@@ -84,6 +107,12 @@ function resolveOptions(options: PdfRendererOptions): Resolved {
     throw new RangeError('maxDocumentsPerPage must be >= 1');
   }
   const noSandbox = options.noSandbox ?? process.getuid?.() === 0;
+  const fontconfigFile =
+    options.fontconfigFile === undefined
+      ? existsSync(DEFAULT_FONTCONFIG_FILE)
+        ? DEFAULT_FONTCONFIG_FILE
+        : null
+      : options.fontconfigFile;
   return {
     executablePath: options.executablePath ?? DEFAULT_EXECUTABLE_PATH,
     poolSize,
@@ -91,7 +120,13 @@ function resolveOptions(options: PdfRendererOptions): Resolved {
     renderTimeoutMs: options.renderTimeoutMs ?? 30_000,
     launchTimeoutMs: options.launchTimeoutMs ?? 30_000,
     args: [...(noSandbox ? ['--no-sandbox'] : []), ...BASE_ARGS, ...(options.extraArgs ?? [])],
+    fontconfigFile,
   };
+}
+
+/** The fontconfig file a renderer with these options gives Chromium; null: the system's. */
+export function fontconfigFileOf(options: PdfRendererOptions = {}): string | null {
+  return resolveOptions(options).fontconfigFile;
 }
 
 interface BrowserHandle {
@@ -113,6 +148,10 @@ async function launchBrowser(opts: Resolved): Promise<BrowserHandle> {
       pipe: true, // CDP over stdio: no debugging port open on the machine
       userDataDir,
       args: opts.args,
+      // The browser's environment is the host's, plus the documents' font configuration.
+      env: opts.fontconfigFile
+        ? { ...process.env, FONTCONFIG_FILE: opts.fontconfigFile }
+        : undefined,
       timeout: opts.launchTimeoutMs,
       // Puppeteer's SIGINT handler calls process.exit(130), which would cut the host's graceful
       // shutdown short; the host calls close(), and puppeteer still kills the browser on exit.

@@ -140,6 +140,56 @@ export interface ApprovalNoticeData extends DocumentBase {
   collectionRequirements?: string;
 }
 
+/** 延期告知书: the limit is extended once, with the head's approval (行政许可法第四十二条). */
+export interface ExtensionNoticeData extends DocumentBase {
+  /** When the application was accepted. */
+  acceptedAt: string;
+  /** The limit before the extension, e.g. '20个工作日'; printed when known. */
+  statutoryLimit?: string;
+  /** What the extension adds, e.g. '10个工作日'. */
+  extension: string;
+  /** Every reason for the extension: art. 42 requires the applicant be told them. */
+  reasons: string[];
+  /** Who approved it, e.g. '本机关负责人' (art. 42 ¶1) or '本级人民政府负责人' (¶2). */
+  approver: string;
+  /** The new statutory date by which the decision is made. */
+  statutoryDueDate: string;
+  /** The hall's new promised date, when it keeps one. */
+  promisedDueDate?: string;
+  /** True while the new dates rest on holidays not yet published; prints （暂定）. */
+  dueDateProvisional?: boolean;
+}
+
+/** 特别程序告知书: a procedure whose time is not counted (行政许可法第四十五条). */
+export interface SuspensionNoticeData extends DocumentBase {
+  /** When the application was accepted. */
+  acceptedAt: string;
+  /** The procedure in Chinese: 听证, 招标, 拍卖, 检验, 检测, 检疫, 鉴定 or 专家评审. */
+  procedure: string;
+  /** Every reason the procedure is needed. */
+  reasons: string[];
+  /** The time the procedure is expected to take, e.g. '30日': art. 45 requires it in writing. */
+  expectedDuration: string;
+}
+
+/** 督办通知单: the hall's supervisor urges a department on a case; addressed to the department. */
+export interface UrgingNoticeData extends DocumentBase {
+  /** The department urged, by name; the notice is addressed to it, not to the applicant. */
+  department: string;
+  /** The task urged, e.g. '食品经营许可审查', or the item when the whole case is urged. */
+  taskName: string;
+  /** The supervisor's message, as written. */
+  message: string;
+  /** When the department must reply by. */
+  replyBy: string;
+  /** The supervisor who urged, by name or staff number. */
+  urgedBy: string;
+  /** When the case was accepted, when it was. */
+  acceptedAt?: string;
+  /** The task's promised (or else statutory) date, for the department's attention. */
+  dueDate?: string;
+}
+
 /** Every document kind and the data its template takes. */
 export interface DocumentDataMap {
   receipt: ReceiptData;
@@ -147,6 +197,9 @@ export interface DocumentDataMap {
   refusalNotice: RefusalNoticeData;
   denialDecision: DenialDecisionData;
   approvalNotice: ApprovalNoticeData;
+  extensionNotice: ExtensionNoticeData;
+  suspensionNotice: SuspensionNoticeData;
+  urgingNotice: UrgingNoticeData;
 }
 
 /** Name of a document kind; also the name of its template in templates/. */
@@ -182,8 +235,8 @@ const REMEDIES: readonly Requirement[] = [
 const text = (...paths: string[]): Requirement[] => paths.map((path) => ({ path, type: 'text' }));
 
 /**
- * The legally required fields of each document kind. Adding a kind (extension, suspension,
- * urging notices) means adding its data type to DocumentDataMap, an entry here and a template.
+ * The legally required fields of each document kind. Adding a kind means adding its data type
+ * to DocumentDataMap, an entry here and a template.
  */
 export const REQUIRED_FIELDS: { readonly [K in DocumentKind]: readonly Requirement[] } = {
   // 行政许可法第三十二条: a written, sealed and dated acceptance; the hall's promise adds its limit.
@@ -217,6 +270,23 @@ export const REQUIRED_FIELDS: { readonly [K in DocumentKind]: readonly Requireme
   ],
   // 第三十八条第一款 and 第三十九条: what is granted and where to get the licence.
   approvalNotice: [...BASE, ...text('acceptedAt', 'grant', 'collectionPlace')],
+  // 第四十二条: the extension needs the head's approval and its reasons told to the applicant;
+  // the new date is what the applicant now holds the organ to.
+  extensionNotice: [
+    ...BASE,
+    ...text('acceptedAt', 'extension'),
+    { path: 'reasons', type: 'list', each: [''] },
+    ...text('approver', 'statutoryDueDate'),
+  ],
+  // 第四十五条: which procedure, and the time it needs, told in writing.
+  suspensionNotice: [
+    ...BASE,
+    ...text('acceptedAt', 'procedure'),
+    { path: 'reasons', type: 'list', each: [''] },
+    ...text('expectedDuration'),
+  ],
+  // The hall's supervision: what is urged, on whom, and by when the department answers.
+  urgingNotice: [...BASE, ...text('department', 'taskName', 'message', 'replyBy', 'urgedBy')],
 };
 
 /** Thrown when a document lacks legally required fields; lists all of them at once. */

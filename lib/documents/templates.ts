@@ -77,7 +77,8 @@ export function qrImageDataUrl(text: string): string {
 export class TemplateSet {
   private constructor(
     private readonly templates: ReadonlyMap<DocumentKind, HandlebarsTemplateDelegate>,
-    private readonly hallName: string,
+    /** The hall's name as printed in every header; the issuing organ of its own notices. */
+    readonly hallName: string,
   ) {}
 
   /** Reads and compiles every template and partial once; throws if a kind has no template. */

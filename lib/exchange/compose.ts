@@ -66,7 +66,6 @@ export const LIST_ITEMS: Record<string, string> = { materials: 'material', chann
 
 // Characters XML 1.0 cannot carry at all; replaced so that the hall never writes an invalid
 // document whatever a free-text field holds.
-// eslint-disable-next-line no-control-regex
 const NOT_XML = /[^\x09\x0a\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
 
 /** Escapes text content: markup characters, and CR so that it survives line-end normalisation. */

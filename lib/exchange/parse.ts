@@ -127,6 +127,9 @@ function checkedText(body: Buffer, limits: ExchangeLimits): string {
   } catch {
     throw new ExchangeRefusal('encoding', 'the body is not valid UTF-8');
   }
+  // NUL is valid UTF-8 but never XML: UTF-16 sent as if it were UTF-8 shows up this way.
+  if (text.includes('\u0000'))
+    throw new ExchangeRefusal('encoding', 'the body holds NUL characters');
   const declared = ENCODING.exec(text)?.[1];
   if (declared && !/^utf-?8$/i.test(declared)) {
     throw new ExchangeRefusal('encoding', `encoding "${declared}" is not taken: send UTF-8`);
@@ -139,7 +142,10 @@ function checkedText(body: Buffer, limits: ExchangeLimits): string {
     );
   }
   if (SCHEMA_HINT.test(text)) {
-    throw new ExchangeRefusal('schema_hint_forbidden', 'the XMLSchema-instance namespace is refused');
+    throw new ExchangeRefusal(
+      'schema_hint_forbidden',
+      'the XMLSchema-instance namespace is refused',
+    );
   }
   return text;
 }

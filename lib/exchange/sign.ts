@@ -50,7 +50,9 @@ export function isValidSignature(secret: string, canonical: string, value: strin
 export function signElement(elementText: string, secret: string): string {
   const span = scanElements(elementText, { maxDepth: 64, keepDepth: 2 });
   if (span.start !== 0 || span.end !== elementText.length) {
-    throw new Error('sign the message element alone, without a declaration or whitespace around it');
+    throw new Error(
+      'sign the message element alone, without a declaration or whitespace around it',
+    );
   }
   const signature = signatureSpanOf(span);
   if (!signature || signature.selfClosing || signature.contentStart !== signature.contentEnd) {

@@ -135,17 +135,11 @@ export interface AcknowledgementMessage extends MessageHeader {
 
 /** The messages that move a supervised case on (signalStatus). */
 export type StatusMessage =
-  | StatusChangedMessage
-  | SuspendedMessage
-  | ResumedMessage
-  | CaseConcludedMessage;
+  StatusChangedMessage | SuspendedMessage | ResumedMessage | CaseConcludedMessage;
 
 /** Any message of the format. */
 export type ExchangeMessage =
-  | CaseAcceptedMessage
-  | StatusMessage
-  | TaskAssignedMessage
-  | AcknowledgementMessage;
+  CaseAcceptedMessage | StatusMessage | TaskAssignedMessage | AcknowledgementMessage;
 
 /** A message as built by its sender, before the header's type-specific fields are checked. */
 export type MessageOf<T extends MessageType> = Extract<ExchangeMessage, { type: T }>;

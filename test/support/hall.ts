@@ -71,6 +71,10 @@ export async function startTestHall(
     CASE_NUMBER_PREFIX: `T${randomBytes(3).toString('hex').toUpperCase()}`,
     API_PORT: '0',
     DOCUMENTS_PDF: 'off',
+    // No mail server or SMS gateway runs for most tests: their channels are off unless a test
+    // starts the emulators and passes their URLs.
+    SMTP_URL: '',
+    SMS_GATEWAY_URL: '',
     LOG_LEVEL: 'silent',
     ...overrides,
   });

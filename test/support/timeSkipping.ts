@@ -20,10 +20,17 @@ import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createActivities, type HallActivities } from '../../activities';
-import type { ClockRequest } from '../../activities/calendar';
+import type { HallActivities } from '../../activities';
+import { createCalendarActivities, type ClockRequest } from '../../activities/calendar';
 import { SnapshotCalendar } from '../../activities/calendarService';
-import type { DocumentService, IssuedDocument, IssueRequest } from '../../activities/documents';
+import { createDepartmentActivities } from '../../activities/departments';
+import {
+  createDocumentActivities,
+  type DocumentService,
+  type IssuedDocument,
+  type IssueRequest,
+} from '../../activities/documents';
+import { createRegisterActivities } from '../../activities/register';
 import { hallDay, snapshotItem } from '../../api/cases/submit';
 import {
   buildSnapshotFromChineseDays,
@@ -40,12 +47,13 @@ import type {
   Conclusion,
   RegisterEvent,
   TaskInput,
+  TaskResult,
 } from '../../lib/case/model';
 import { taskWorkflowId } from '../../lib/case/model';
 import { loadCatalog } from '../../lib/catalog/load';
 import type { RegisterStore } from '../../lib/store';
 import type { caseWorkflow, departmentTaskWorkflow } from '../../workflows';
-import { registeredUpdate } from '../../workflows/messages';
+import { concludeUpdate, registeredUpdate } from '../../workflows/messages';
 import { buildCompany } from './builders';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -53,14 +61,21 @@ const repo = path.resolve(__dirname, '..', '..');
 /** The Java time-skipping server that scripts/ensure-test-server.sh installs. */
 export const TEST_SERVER_PATH = path.join(repo, '.tools', 'temporal-test-server');
 
-// The SDK logs every worker start and stop at INFO; a test run wants its warnings only. The
-// runtime is installed once per process, before the first connection.
-// Core's own warnings are muted too: the Java server does not advertise the heartbeat-details
-// capability, and core says so at every worker start.
+// The SDK logs every worker start and stop at INFO; a test run wants warnings only. Core's
+// warnings stay on (a workflow task the server refuses shows there and nowhere else), except the
+// one core prints at every worker start because the Java server does not advertise the
+// heartbeat-details capability. The runtime is installed once per process.
+const CORE_LOG_FILTER = [
+  'ERROR',
+  'temporalio_sdk_core=WARN',
+  'temporalio_client=WARN',
+  'temporalio_sdk_core::worker=ERROR',
+  'temporalio_sdk_core::worker::workflow=WARN',
+].join(',');
 try {
   Runtime.install({
     logger: new DefaultLogger('WARN'),
-    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+    telemetryOptions: { logging: { filter: CORE_LOG_FILTER } },
   });
 } catch {
   // Installed already by another module of this process.
@@ -125,7 +140,7 @@ export interface FakeHall {
   events: RegisterEvent[];
   /** Writes of a (stream, seq) the register already held; it ignored them and answered false. */
   repeatedWrites: RegisterEvent[];
-  /** Every activity call that answered, in order. */
+  /** Every calendar and notifier call that answered, in order. */
   calls: ActivityCall[];
   /** Every computeClock call that answered, in order. */
   readonly clocks: FakeClock[];
@@ -165,9 +180,8 @@ export function dueOn(start: string, limit: Limit): { dueAt: string; provisional
 }
 
 /**
- * A fresh fake hall: the hall's own activity factory over an in-memory register, the real
- * calendar and a document counter from 1. Departments have no systems of their own here, so
- * their tasks go to the hall inbox. Every call is recorded.
+ * A fresh fake hall: the hall's activities over an in-memory register (applyEvent is all the
+ * register activities use), the real calendar and a document counter from 1.
  */
 export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
   const events: RegisterEvent[] = [];
@@ -221,14 +235,10 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
     },
   };
 
-  const real = createActivities({
-    // The register activities use applyEvent only.
-    store: store as RegisterStore,
-    calendar: calendarService,
-    documents: documentService,
-  });
-  const activities = Object.fromEntries(
-    Object.entries(real).map(([activity, run]) => [
+  // The calendar activities as the worker runs them, each answer recorded.
+  const calendar = createCalendarActivities(calendarService);
+  const recordedCalendar = Object.fromEntries(
+    Object.entries(calendar).map(([activity, run]) => [
       activity,
       async (request: unknown) => {
         const answer: unknown = await (run as (r: unknown) => Promise<unknown>)(request);
@@ -236,7 +246,21 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
         return answer;
       },
     ]),
-  ) as HallActivities;
+  ) as typeof calendar;
+
+  const activities: HallActivities = {
+    ...createRegisterActivities(store as RegisterStore),
+    ...recordedCalendar,
+    ...createDocumentActivities(documentService),
+    // No department has a system of its own here: every task is in the hall inbox at once.
+    ...createDepartmentActivities({}),
+    // The applicant has no channel switched on: nothing is sent, the request is kept.
+    async notify(request) {
+      calls.push({ activity: 'notify', request, answer: undefined });
+      const { caseNumber, eventKey, step } = request;
+      return { caseNumber, eventKey, step, notifications: [], skipped: [] };
+    },
+  };
 
   return {
     activities,
@@ -375,6 +399,30 @@ export function taskHandle(
   return env.client.workflow.getHandle<typeof departmentTaskWorkflow>(
     taskWorkflowId(caseNumber, taskCode),
   );
+}
+
+/**
+ * A department's conclusion, sent once its task has settled: opened in the register, with no
+ * workflow task and no activity pending. The Java test server refuses a workflow task that
+ * cancels an activity it is handing out at that moment (FAILED_PRECONDITION "ACTIVITY_UNKNOWN")
+ * and the task then hangs for good; a conclusion that arrives while the department's delivery
+ * is in flight makes the task workflow cancel that delivery.
+ */
+export async function concludeTask(
+  env: TestWorkflowEnvironment,
+  hall: FakeHall,
+  caseNumber: string,
+  taskCode: string,
+  conclusion: Conclusion,
+): Promise<TaskResult> {
+  const stream = taskWorkflowId(caseNumber, taskCode);
+  await hall.waitForEvent((e) => e.stream === stream && e.action === 'taskOpened');
+  const handle = taskHandle(env, caseNumber, taskCode);
+  await eventually(
+    () => handle.describe(),
+    ({ raw }) => !raw.pendingActivities?.length && !raw.pendingWorkflowTask,
+  );
+  return handle.executeUpdate(concludeUpdate, { args: [conclusion] });
 }
 
 /** True when a workflow with this id has been started on the server. */

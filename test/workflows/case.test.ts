@@ -11,7 +11,6 @@ import {
   acceptUpdate,
   caseStatusQuery,
   collectUpdate,
-  concludeUpdate,
   requestCorrectionUpdate,
 } from '../../workflows/messages';
 import {
@@ -21,6 +20,7 @@ import {
   buildClerk,
   buildConclusion,
   buildFakeHall,
+  concludeTask,
   createHallWorker,
   createTimeSkippingEnv,
   dueOn,
@@ -123,10 +123,13 @@ test.serial(
     await worker.runUntil(async () => {
       const handle = await startCase(t, env, taskQueue, input);
       await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
-      const task = taskHandle(env, caseNumber, PROMISED_ITEM);
-      const result = await task.executeUpdate(concludeUpdate, {
-        args: [buildConclusion('market')],
-      });
+      const result = await concludeTask(
+        env,
+        hall,
+        caseNumber,
+        PROMISED_ITEM,
+        buildConclusion('market'),
+      );
 
       t.like(result, { outcome: 'approved', department: 'market', officer: 'officer-market-1' });
       await hall.waitForEvent((e) => e.stream === caseNumber && e.action === 'concluded');
@@ -276,7 +279,7 @@ test.serial('a conclusion sent by another department is refused as wrong departm
     const task = taskHandle(env, input.caseNumber, PROMISED_ITEM);
 
     const refusal = await refusalOf(
-      task.executeUpdate(concludeUpdate, { args: [buildConclusion('health')] }),
+      concludeTask(env, hall, input.caseNumber, PROMISED_ITEM, buildConclusion('health')),
     );
 
     t.is(refusal.type, 'wrong_department');
@@ -301,9 +304,13 @@ test.serial('a denial without reasons is refused as invalid', async (t) => {
     const task = taskHandle(env, input.caseNumber, PROMISED_ITEM);
 
     const refusal = await refusalOf(
-      task.executeUpdate(concludeUpdate, {
-        args: [buildConclusion('market', { decision: 'deny', reasons: '  ' })],
-      }),
+      concludeTask(
+        env,
+        hall,
+        input.caseNumber,
+        PROMISED_ITEM,
+        buildConclusion('market', { decision: 'deny', reasons: '  ' }),
+      ),
     );
 
     t.is(refusal.type, 'validation_failed');

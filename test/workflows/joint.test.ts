@@ -5,13 +5,15 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
-import type { CaseInput, CaseView, RegisterEvent, TaskStatus } from '../../lib/case/model';
-import {
-  acceptUpdate,
-  caseStatusQuery,
-  concludeUpdate,
-  withdrawUpdate,
-} from '../../workflows/messages';
+import type {
+  CaseInput,
+  CaseView,
+  Conclusion,
+  RegisterEvent,
+  TaskResult,
+  TaskStatus,
+} from '../../lib/case/model';
+import { acceptUpdate, caseStatusQuery, withdrawUpdate } from '../../workflows/messages';
 import {
   acceptedUpdates,
   buildAccept,
@@ -20,6 +22,7 @@ import {
   buildConclusion,
   buildFakeHall,
   buildGate,
+  concludeTask,
   createHallWorker,
   createTimeSkippingEnv,
   dueOn,
@@ -87,8 +90,8 @@ interface JointRun {
   conclude: (
     taskCode: string,
     department: string,
-    overrides?: Parameters<typeof buildConclusion>[1],
-  ) => ReturnType<ReturnType<typeof taskHandle>['executeUpdate']>;
+    overrides?: Partial<Conclusion>,
+  ) => Promise<TaskResult>;
   /** The case as its query answers, once it satisfies `ok`. */
   caseWhen: (ok: (view: CaseView) => boolean) => Promise<CaseView>;
 }
@@ -118,9 +121,7 @@ async function withAcceptedCase(
       caseNumber,
       accepted,
       conclude: (taskCode, department, overrides) =>
-        taskHandle(env, caseNumber, taskCode).executeUpdate(concludeUpdate, {
-          args: [buildConclusion(department, overrides)],
-        }),
+        concludeTask(env, hall, caseNumber, taskCode, buildConclusion(department, overrides)),
       caseWhen: (ok) => eventually(() => handle.query(caseStatusQuery), ok),
     });
   });
@@ -195,37 +196,10 @@ test.serial('the business registration approved, its four dependants open at onc
 test.serial('a joint restaurant is concluded approved when every task is approved', async (t) => {
   await withAcceptedCase(t, RESTAURANT, async ({ hall, caseNumber, conclude, caseWhen }) => {
     await conclude(REGISTRATION, 'market');
-    console.log('DBG registration approved');
     await caseWhen((v) => v.tasks.every((task) => task.status !== 'waiting'));
-    console.log('DBG all open');
-    setTimeout(async () => {
-      for (const code of Object.keys(RESTAURANT_DEPENDANTS)) {
-        const h = await t.context.env.client.workflow
-          .getHandle(`${caseNumber}/${code}`)
-          .fetchHistory();
-        console.log(
-          'DBG',
-          code,
-          (h.events ?? [])
-            .map(
-              (e) =>
-                `${e.eventType}${e.activityTaskScheduledEventAttributes ? ':' + e.activityTaskScheduledEventAttributes.activityType?.name : ''}${e.workflowTaskFailedEventAttributes ? ':' + e.workflowTaskFailedEventAttributes.failure?.message : ''}`,
-            )
-            .join(' '),
-        );
-      }
-    }, 7000).unref();
-    setTimeout(
-      () =>
-        console.log(
-          'DBG events',
-          JSON.stringify(hall.events.map((e) => [e.stream.split('/')[1] ?? 'case', e.action])),
-        ),
-      8000,
-    ).unref();
-    for (const [code, department] of Object.entries(RESTAURANT_DEPENDANTS)) {
-      await conclude(code, department);
-    }
+    await Promise.all(
+      Object.entries(RESTAURANT_DEPENDANTS).map(([code, department]) => conclude(code, department)),
+    );
     const concluded = await hall.waitForEvent(
       (e) => e.stream === caseNumber && e.action === 'concluded',
     );
