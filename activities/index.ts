@@ -3,6 +3,7 @@ import { createCalendarActivities, type CalendarService } from './calendar';
 import { createDocumentActivities, type DocumentService } from './documents';
 import { createRegisterActivities } from './register';
 import { createNotifierActivities, type NotifierDeps } from './notifier';
+import { createPaymentActivities, type PaymentActivityDeps } from './payments';
 import { createDepartmentActivities, type DepartmentEndpoints } from './departments';
 
 /** The outside systems the hall's activities talk to; tests pass fakes, production real ones. */
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   departmentEndpoints?: DepartmentEndpoints;
   /** What the applicant notifications need (mailer and SMS gateway may each be off). */
   notifier: NotifierDeps;
+  /** The bank, for the fees of the items that carry them. */
+  payments: PaymentActivityDeps;
 }
 
 /** Builds every activity of the hall over its dependencies. */
@@ -24,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDocumentActivities(deps.documents),
     ...createDepartmentActivities(deps.departmentEndpoints ?? {}),
     ...createNotifierActivities(deps.notifier),
+    ...createPaymentActivities(deps.payments),
   };
 }
 

@@ -22,6 +22,7 @@ export interface AppDeps {
   timeZone: string;
   caseNumberPrefix: string;
   reminderDays: number;
+  payByDays: number;
   auth: Authenticator;
   log: pino.Logger;
   /** Routes of other resources (calendar, supervision, documents) added by their modules. */
@@ -58,6 +59,14 @@ export function createApp(deps: AppDeps): Koa {
   );
 
   app.use(errorMiddleware(deps.log));
+  // The bank's callbacks and the exchange's XML are read raw by their routes: a signature covers
+  // the exact bytes, and a malformed body must still reach the route to be logged.
+  app.use(async (ctx, next) => {
+    if (ctx.path.startsWith('/bank/') || ctx.path.startsWith('/exchange/')) {
+      ctx.disableBodyParser = true;
+    }
+    await next();
+  });
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' }));
   app.use(router.routes());
   app.use(router.allowedMethods());

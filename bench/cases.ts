@@ -233,6 +233,10 @@ async function benchHall(
       API_PORT: '0',
       API_HOST: '127.0.0.1',
       DOCUMENTS_PDF: 'off',
+      // No mail server or SMS gateway runs here: both channels off, as in the tests. The
+      // notify activities still run (and record each notice as not sent by that channel).
+      SMTP_URL: '',
+      SMS_GATEWAY_URL: '',
       DEV_TOKENS: 'on',
     });
     const runtime = await openRuntime(config, { migrate: true });

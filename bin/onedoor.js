@@ -30,6 +30,11 @@ const COMMANDS = {
     run: 'runSmtpServer',
     summary: 'run a loopback SMTP server that keeps the mail it receives',
   },
+  bank: {
+    module: '../emulators/bank.ts',
+    run: 'runBank',
+    summary: 'run the bank emulator (orders, callbacks, statements)',
+  },
   due: { module: 'due.ts', run: 'runDue', summary: 'compute the statutory due date of a limit' },
 };
 

@@ -7,6 +7,9 @@ import { supervisionRoutes } from '../api/supervision/router';
 import { inboxRoutes } from '../api/inbox/router';
 import { portalRoutes } from '../api/portal/router';
 import { notificationRoutes } from '../api/notifications/router';
+import { paymentRoutes, temporalPaymentSignal } from '../api/payments/router';
+import { bankClientOf } from '../lib/bank/config';
+import { PaymentLedger } from '../activities/payments';
 import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { loadConfig, type Config } from '../lib/config';
@@ -33,6 +36,7 @@ export async function startApi(
     timeZone: config.HALL_TIME_ZONE,
     caseNumberPrefix: config.CASE_NUMBER_PREFIX ?? runtime.catalog.hall.code,
     reminderDays: config.REMINDER_WORKING_DAYS,
+    payByDays: config.PAY_BY_DAYS,
     auth: devTokenAuthenticator(runtime.catalog),
     log,
     extraRoutes: [
@@ -41,15 +45,35 @@ export async function startApi(
       ...supervisionRoutes(runtime.store, calendar, config.HALL_TIME_ZONE),
       ...inboxRoutes(runtime.store),
       ...portalRoutes(runtime.store),
+      ...paymentRoutes({
+        db: runtime.db,
+        bank: bankClientOf(config),
+        bankSecret: config.BANK_SECRET,
+        toleranceSeconds: config.BANK_SIGNATURE_TOLERANCE_SECONDS,
+        timeZone: config.HALL_TIME_ZONE,
+        signalPayment: temporalPaymentSignal(temporal),
+        log: componentLogger('payments'),
+      }),
       ...notificationRoutes({
         db: runtime.db,
         smsSecret: config.SMS_GATEWAY_URL ? config.SMS_API_SECRET : null,
       }),
     ],
   });
+  // Payments recorded (by a callback or the statement) but whose case was never told, e.g.
+  // after a crash between the two: told again every minute until they are.
+  const ledger = new PaymentLedger(runtime.db);
+  const signal = temporalPaymentSignal(temporal);
+  const sweep = setInterval(() => {
+    ledger
+      .announcePending(signal)
+      .catch((err: unknown) => log.warn({ err }, 'payment sweep failed'));
+  }, 60_000);
+  sweep.unref();
   return new Promise((resolve, reject) => {
     const server = app.listen(config.API_PORT, config.API_HOST, () => resolve(server));
     server.once('error', reject);
+    server.once('close', () => clearInterval(sweep));
   });
 }
 

@@ -95,6 +95,7 @@ export async function playApplication(
   client: HallClient,
   app: ReferenceApplication,
   leadDepartment: string,
+  bankUrl?: string,
 ): Promise<PlayResult> {
   const clerk = `dev-clerk-${leadDepartment}`;
   const result: PlayResult = { id: app.id, skipped: [] };
@@ -114,7 +115,10 @@ export async function playApplication(
     switch (step.step) {
       case 'intake': {
         const { step: _s, ...decision } = step;
-        await client.call('POST', `${at}/intake`, clerk, decision);
+        // The clerk names the fee lines at acceptance: those the applicant will pay.
+        const pay = app.script.find((s) => s.step === 'pay');
+        const fees = decision.decision === 'accept' && pay?.step === 'pay' ? pay.fees : undefined;
+        await client.call('POST', `${at}/intake`, clerk, { ...decision, fees });
         break;
       }
       case 'supplement':
@@ -138,10 +142,31 @@ export async function playApplication(
       case 'withdraw':
         await client.call('POST', `${at}/withdrawal`, clerk, { reasons: step.reasons });
         break;
-      case 'pay':
-        // Fees through the bank are their own issue; until then the step is reported, not faked.
-        result.skipped.push(`pay ${step.fees.join(',')}`);
+      case 'pay': {
+        // The applicant pays the notice at the bank (the emulator's payer endpoint).
+        type Notices = { notices: { bankOrderId: string | null; status: string }[] };
+        let orderId: string | null = null;
+        for (let i = 0; i < 100 && !orderId; i++) {
+          const found = await client.call<Notices>(
+            'GET',
+            `/payments?caseNumber=${caseNumber}`,
+            'dev-supervisor',
+          );
+          orderId = found.notices.find((n) => n.bankOrderId)?.bankOrderId ?? null;
+          if (!orderId) await sleep(100);
+        }
+        if (!orderId || !bankUrl) {
+          result.skipped.push(`pay ${step.fees.join(',')}: no payment notice at the bank`);
+          break;
+        }
+        const paid = await fetch(`${bankUrl}/orders/${encodeURIComponent(orderId)}/pay`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+        if (!paid.ok) result.skipped.push(`pay: the bank answered ${paid.status}`);
         break;
+      }
     }
   }
 
@@ -154,7 +179,17 @@ export async function playApplication(
     await sleep(50);
   }
   if (detail.case.status === 'concluded' && detail.case.outcome === 'approved') {
-    detail = await client.call<CaseBody>('POST', `${at}/collection`, clerk);
+    // A licence with a fee is handed over once the bank's confirmation is in.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        detail = await client.call<CaseBody>('POST', `${at}/collection`, clerk);
+        break;
+      } catch (err) {
+        const pending = err instanceof HttpError && err.code === 'payment_pending' && attempt < 100;
+        if (!pending) throw err;
+        await sleep(200);
+      }
+    }
   }
   result.status = detail.case.status;
   result.outcome = detail.case.outcome ?? undefined;

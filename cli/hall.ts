@@ -44,6 +44,7 @@ async function waitForApi(url: string, timeoutMs = 120_000): Promise<void> {
 
 /** Plays the batch with a few applications in flight at once, as several counters would. */
 async function playBatch(
+  bankUrl: string,
   client: HallClient,
   leadOf: (item: string) => string,
   dataPath: string,
@@ -62,7 +63,7 @@ async function playBatch(
       const app = apps[next++];
       let result: PlayResult;
       try {
-        result = await playApplication(client, app, leadOf(app.item));
+        result = await playApplication(client, app, leadOf(app.item), bankUrl);
       } catch (err) {
         result = { id: app.id, skipped: [], error: (err as Error).message };
       }
@@ -146,6 +147,19 @@ export async function runHall(argv: string[]): Promise<number> {
     const reports = `${config.PUBLIC_URL}/notifications/sms/delivery-reports`;
     children.push(startChild('sms-gateway', ['--port', '8125', '--callback-url', reports]));
   }
+  if (config.BANK_URL === 'http://127.0.0.1:8130') {
+    const callbacks = `${config.PUBLIC_URL}/bank/callbacks`;
+    children.push(
+      startChild('bank', [
+        '--port',
+        '8130',
+        '--secret',
+        config.BANK_SECRET,
+        '--callback-url',
+        callbacks,
+      ]),
+    );
+  }
   children.push(startChild('worker'), startChild('api'));
   const stop = () => {
     stopping = true;
@@ -160,7 +174,13 @@ export async function runHall(argv: string[]): Promise<number> {
   await waitForApi(url);
   const client = new HallClient(url);
   const leadOf = (item: string) => catalog.items.get(item)?.department ?? 'market';
-  const results = await playBatch(client, leadOf, config.DATA_PATH, Number(values.concurrency));
+  const results = await playBatch(
+    config.BANK_URL,
+    client,
+    leadOf,
+    config.DATA_PATH,
+    Number(values.concurrency),
+  );
   const apps = new Map(loadApplications(config.DATA_PATH).map((a) => [a.id, a]));
   printSummary(results, (id) => leadOf(apps.get(id)!.item));
 

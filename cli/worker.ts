@@ -11,6 +11,7 @@ import { createDocumentService, loadHallSettings } from '../activities/documentS
 import { openDatabase } from '../lib/db';
 import { createSmtpMailer } from '../lib/notify/mailer';
 import { HttpSmsGateway } from '../lib/notify/smsGateway';
+import { bankClientOf } from '../lib/bank/config';
 import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
 import { openRuntime, type Runtime } from '../lib/runtime';
@@ -64,6 +65,13 @@ export async function createHallWorker(
     calendar,
     documents: documents.service,
     departmentEndpoints: config.DEPARTMENT_ENDPOINTS,
+    payments: {
+      db: runtime.db,
+      catalog: runtime.catalog,
+      bank: bankClientOf(config),
+      notifyUrl: `${config.PUBLIC_URL}/bank/callbacks`,
+      timeZone: config.HALL_TIME_ZONE,
+    },
     notifier: {
       db: notifyDb,
       store: runtime.store,

@@ -72,6 +72,18 @@ const configSchema = z.object({
   SMS_API_KEY: z.string().min(1).default('onedoor-dev'),
   /** Signs SMS sends and checks the gateway's delivery reports. The default is for development. */
   SMS_API_SECRET: z.string().min(16).default('onedoor-sms-development-secret'),
+  /** The bank's merchant API (fees, LLA art. 58–59). */
+  BANK_URL: z.url().default('http://127.0.0.1:8130'),
+  /** The hall's merchant id at the bank. */
+  BANK_MERCHANT_ID: z.string().min(1).default('SZ-SMZX'),
+  /** Shared HMAC key with the bank. The default is for development only. */
+  BANK_SECRET: z.string().min(16).default('onedoor-bank-development-secret'),
+  /** How old a bank signature may be, in seconds. */
+  BANK_SIGNATURE_TOLERANCE_SECONDS: z.coerce.number().int().min(1).default(300),
+  /** Timeout of one bank call, in ms. */
+  BANK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Calendar days an applicant has to pay a notice; it falls due at the end of that hall day. */
+  PAY_BY_DAYS: z.coerce.number().int().min(1).max(90).default(15),
   /** Log level of pino. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

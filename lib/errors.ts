@@ -25,6 +25,8 @@ export const errorCatalog = {
   extension_not_allowed: { status: 409, expose: true },
   extension_too_long: { status: 422, expose: true },
   not_suspended: { status: 409, expose: true },
+  fee_not_in_catalog: { status: 422, expose: true },
+  payment_pending: { status: 409, expose: true },
   catalog_invalid: { status: 500, expose: false },
   unavailable: { status: 503, expose: true },
   internal: { status: 500, expose: false },

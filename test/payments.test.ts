@@ -123,6 +123,7 @@ async function startPaymentsHall(
     timeZone: config.HALL_TIME_ZONE,
     caseNumberPrefix: config.CASE_NUMBER_PREFIX!,
     reminderDays: config.REMINDER_WORKING_DAYS,
+    payByDays: config.PAY_BY_DAYS,
     auth: devTokenAuthenticator(runtime.catalog),
     log,
     extraRoutes: paymentRoutes({

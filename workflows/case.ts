@@ -31,6 +31,7 @@ import type { ErrorCode } from '../lib/errors';
 import { hall } from './activities';
 import { Clock } from './clock';
 import { Notices } from './notices';
+import { Fee } from './payment';
 import { dueChangesOf, installClockHandlers } from './clockHandlers';
 import { departmentTaskWorkflow } from './departmentTask';
 import {
@@ -85,6 +86,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   let intakeDone = false;
 
   const notices = new Notices(caseNumber);
+  let feeWait: Promise<void> = Promise.resolve();
   const now = (): string => new Date().toISOString();
   const record = (
     action: string,
@@ -95,6 +97,13 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     } = {},
   ): Promise<boolean> =>
     hall.recordEvent({ caseNumber, stream, seq: ++seq, at: now(), actor, action, ...extra });
+
+  const fee = new Fee({
+    caseNumber,
+    record: (action, details) => record(action, SYSTEM_ACTOR, { details }),
+    eventKey: () => `${stream}#fee${seq}`,
+    ended: () => status === 'withdrawn' || outcome === 'denied',
+  });
 
   const setStatus = (next: CaseStatus): void => {
     status = next;
@@ -147,6 +156,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       action: 'accepted' | 'acceptedByLaw';
       concludeAtIntake?: 'approve' | 'deny';
       reasons?: string;
+      fees?: string[];
     },
   ): Promise<void> {
     setStatus('accepted');
@@ -176,6 +186,11 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     const receiptKey = `${stream}#${seq}`;
     const receipt = await hall.issueDocument({ caseNumber, kind: 'receipt', eventKey: receiptKey });
     notices.tell('accepted', receiptKey, receipt.id, { promisedDueAt: due.promisedDueAt });
+    if (how.fees && how.fees.length > 0) {
+      // The payment notice goes out with the receipt; the departments decide meanwhile, and
+      // the licence is handed over only once the fee is paid.
+      feeWait = fee.collect(how.fees, input.payByDays ?? 15);
+    }
     if (!how.concludeAtIntake && status === 'accepted') {
       // The tasks are in the register before the clerk's call returns, so every department
       // involved, and the supervisors, see the whole case from acceptance on.
@@ -210,6 +225,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         action: 'accepted',
         concludeAtIntake: req.concludeAtIntake,
         reasons: req.reasons,
+        fees: req.fees,
       });
       return view();
     },
@@ -221,6 +237,17 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         }
         if (req.concludeAtIntake === 'deny' && !req.reasons?.trim()) {
           refuse('validation_failed', 'a denial needs its reasons');
+        }
+        const itemFees = item.fees ?? [];
+        const unknownFees = (req.fees ?? []).filter((code: string) => !itemFees.includes(code));
+        if (unknownFees.length > 0) {
+          refuse('fee_not_in_catalog', `not fees of ${item.code}: ${unknownFees.join(', ')}`);
+        }
+        if (itemFees.length > 0 && (req.fees ?? []).length === 0 && !req.concludeAtIntake) {
+          refuse(
+            'validation_failed',
+            `name the fee lines to charge: one of ${itemFees.join(', ')}`,
+          );
         }
       },
     },
@@ -388,6 +415,9 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         if (status !== 'concluded' || outcome !== 'approved') {
           refuse('invalid_state', 'only an approved case has a licence to collect');
         }
+        if (fee.pending) {
+          refuse('payment_pending', `the fee of notice ${fee.noticeNumber} is not paid yet`);
+        }
       },
     },
   );
@@ -543,6 +573,8 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   await condition(() => runningChildren === 0 && allHandlersFinished());
   await lapse;
   await caseWarnings;
+  if (outcome === 'denied' || outcome === 'withdrawn') await fee.settle(`the case was ${outcome}`);
+  await feeWait;
   await notices.drain();
   return view();
 }

@@ -87,7 +87,14 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
           switch (body.decision) {
             case 'accept':
               return handle.executeUpdate(acceptUpdate, {
-                args: [{ actor, concludeAtIntake: body.concludeAtIntake, reasons: body.reasons }],
+                args: [
+                  {
+                    actor,
+                    concludeAtIntake: body.concludeAtIntake,
+                    reasons: body.reasons,
+                    fees: body.fees,
+                  },
+                ],
               });
             case 'requestCorrection':
               return handle.executeUpdate(requestCorrectionUpdate, {

@@ -49,6 +49,8 @@ export const intakeBody = z.discriminatedUnion('decision', [
     decision: z.literal('accept'),
     concludeAtIntake: z.enum(['approve', 'deny']).optional(),
     reasons: z.string().max(2000).optional(),
+    /** The fee lines to charge, for an item with fees (a per-copy fee may appear twice). */
+    fees: z.array(z.string().min(1)).max(20).optional(),
   }),
   z.object({ decision: z.literal('requestCorrection'), missing: materialCodes.min(1) }),
   z.object({

@@ -22,6 +22,8 @@ export interface SubmitDeps {
   caseNumberPrefix: string;
   /** Working days before the promised date that the reminder goes out. */
   reminderDays: number;
+  /** Calendar days to pay a payment notice. */
+  payByDays: number;
 }
 
 /** The item fields a running case needs, frozen at submission so a catalog edit can't move it. */
@@ -38,6 +40,7 @@ export function snapshotItem(item: Item): ItemSnapshot {
     materials: item.materials.map((m) => ({ code: m.code, name: m.name })),
     tasks: item.tasks,
     extension: item.extension,
+    fees: item.fees.map((f) => f.code),
   };
 }
 
@@ -118,6 +121,7 @@ export async function submitCase(
     source: body.receivedAt ? 'takeover' : 'counter',
     submittedBy: actorOf(principal),
     reminderDays: deps.reminderDays,
+    payByDays: deps.payByDays,
   };
 
   // A number whose workflow id Temporal already holds (a register restored from an older backup)

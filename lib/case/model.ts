@@ -60,6 +60,8 @@ export interface ItemSnapshot {
   tasks: TaskSpec[];
   /** The extension the item's law allows for the whole case, if any. */
   extension?: (Limit & { approver: 'headOfOrgan' | 'headOfGovernment' }) | null;
+  /** Codes of the fees a law sets for the item (LLA art. 58–59); most items have none. */
+  fees?: string[];
 }
 
 /** One department task a case will open, with its own limits and prerequisites. */
@@ -88,6 +90,8 @@ export interface CaseInput {
   submittedBy: Actor;
   /** Warning policy: working days before the promised due moment for the reminder. */
   reminderDays?: number;
+  /** Calendar days the applicant has to pay a payment notice. */
+  payByDays?: number;
 }
 
 /** Everything a department task workflow starts from. */
@@ -128,6 +132,8 @@ export interface AcceptRequest {
   /** For immediate items: the decision made on the spot at acceptance. */
   concludeAtIntake?: Decision;
   reasons?: string;
+  /** The fee lines to charge, for an item with fees (the clerk picks, e.g. residential). */
+  fees?: string[];
 }
 
 /** A correction request: every missing material named at once (LLA art. 32 ¶4). */

@@ -516,9 +516,64 @@ test('assertComplete checks lists element by element and accepts complete data',
     ['refusalNotice', refusal],
     ['denialDecision', denial],
     ['approvalNotice', approval],
+    ['extensionNotice', extension],
+    ['suspensionNotice', suspension],
+    ['urgingNotice', urging],
   ] as const) {
     t.notThrows(() => assertComplete(kind, data), kind);
   }
+});
+
+// The legal content of the notices of art. 42 and 45 and of the urging notice, beyond what every
+// document carries: each one refused when missing, one test per rule.
+const NOTICE_RULES = {
+  extensionNotice: {
+    data: extension,
+    rules: ['acceptedAt', 'extension', 'reasons', 'approver', 'statutoryDueDate'],
+  },
+  suspensionNotice: {
+    data: suspension,
+    rules: ['acceptedAt', 'procedure', 'reasons', 'expectedDuration'],
+  },
+  urgingNotice: {
+    data: urging,
+    rules: ['department', 'taskName', 'message', 'replyBy', 'urgedBy'],
+  },
+} as const;
+
+const BASE_RULES = REQUIRED_FIELDS.receipt.slice(0, 10).map((r) => r.path);
+
+test('the notices require exactly their legal fields beside those of every document', (t) => {
+  t.is(BASE_RULES.at(-1), 'itemName', 'the receipt starts with the fields of every document');
+  for (const [kind, { rules }] of Object.entries(NOTICE_RULES)) {
+    const paths = REQUIRED_FIELDS[kind as DocumentKind].map((r) => r.path);
+    t.deepEqual(paths.slice(0, BASE_RULES.length), BASE_RULES, kind);
+    t.deepEqual(paths.slice(BASE_RULES.length), [...rules], kind);
+  }
+});
+
+for (const [kind, { data, rules }] of Object.entries(NOTICE_RULES)) {
+  for (const field of rules) {
+    test(`${kind} is refused without ${field}, and with it blank`, (t) => {
+      const absent: Record<string, unknown> = { ...data };
+      delete absent[field];
+      const blank = { ...data, [field]: field === 'reasons' ? [] : '  ' };
+      for (const [label, value] of Object.entries({ absent, blank })) {
+        const error = t.throws(() => templates.render(kind as DocumentKind, value as never), {
+          instanceOf: DocumentIncompleteError,
+        });
+        t.deepEqual(error?.missing, [field], label);
+      }
+    });
+  }
+}
+
+test('a notice with a blank reason among its reasons is refused', (t) => {
+  const error = t.throws(
+    () => assertComplete('extensionNotice', { ...extension, reasons: ['理由一', ' '] }),
+    { instanceOf: DocumentIncompleteError },
+  );
+  t.deepEqual(error?.missing, ['reasons[1]']);
 });
 
 test('no template turns escaping off', async (t) => {

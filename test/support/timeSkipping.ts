@@ -402,11 +402,11 @@ export function taskHandle(
 }
 
 /**
- * A department's conclusion, sent once its task has settled: opened in the register, with no
- * workflow task and no activity pending. The Java test server refuses a workflow task that
+ * A department's conclusion, sent once its task has settled: opened and delivered to the
+ * department, with no activity pending. The Java test server refuses a workflow task that
  * cancels an activity it is handing out at that moment (FAILED_PRECONDITION "ACTIVITY_UNKNOWN")
- * and the task then hangs for good; a conclusion that arrives while the department's delivery
- * is in flight makes the task workflow cancel that delivery.
+ * and the task workflow then hangs for good; a conclusion that arrives while the delivery is in
+ * flight makes the task workflow cancel it. (Temporal's own server takes that race in its stride.)
  */
 export async function concludeTask(
   env: TestWorkflowEnvironment,
@@ -416,11 +416,13 @@ export async function concludeTask(
   conclusion: Conclusion,
 ): Promise<TaskResult> {
   const stream = taskWorkflowId(caseNumber, taskCode);
-  await hall.waitForEvent((e) => e.stream === stream && e.action === 'taskOpened');
+  const settled =
+    'deliverTask' in hall.activities ? ['taskDelivered', 'deliveryFailed'] : ['taskOpened'];
+  await hall.waitForEvent((e) => e.stream === stream && settled.includes(e.action));
   const handle = taskHandle(env, caseNumber, taskCode);
   await eventually(
     () => handle.describe(),
-    ({ raw }) => !raw.pendingActivities?.length && !raw.pendingWorkflowTask,
+    ({ raw }) => !raw.pendingActivities?.length,
   );
   return handle.executeUpdate(concludeUpdate, { args: [conclusion] });
 }

@@ -360,7 +360,15 @@ test.serial(
           'planning counts from acceptance',
         );
 
-        await env.sleep('3 days');
+        for (const c of started) {
+      for (const id of [c.caseNumber, ...c.item.tasks.map((x) => `${c.caseNumber}/${x.code}`)]) {
+        try {
+          const d = await env.client.workflow.getHandle(id).describe();
+          console.log('DBG', id, d.status.name, d.raw.pendingActivities?.length, !!d.raw.pendingWorkflowTask, d.historyLength);
+        } catch (e) { console.log('DBG', id, 'none'); }
+      }
+    }
+    await env.sleep('3 days');
         // Three days on, planning has not decided: the fire design review has no task and no clock.
         t.true((await env.currentTimeMs()) >= acceptedAt + 3 * DAY_MS);
         t.false(await workflowExists(env, `${caseNumber}/${FIRE_DESIGN}`));
