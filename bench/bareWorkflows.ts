@@ -1,25 +1,31 @@
 /**
  * The floor the case bench compares the hall against: a parent and one child workflow with the
  * shape of a single-department case (the same updates, the same child, the same activity calls
- * in the same order) but no-op activities, no register, no API. What the hall costs above these
- * is its own work: HTTP, validation, PostgreSQL writes, document rendering, search attributes.
+ * in the same order, the same timers and races) but no-op activities, no register, no API. What
+ * the hall costs above these is its own work: HTTP, validation, PostgreSQL writes, documents,
+ * search attributes.
  *
- * Activity calls of a case of a one-task item, counted from workflows/case.ts and
- * workflows/departmentTask.ts (bench/cases.ts checks the count against a hall case's history):
- *   case:  recordEvent submitted, [computeDeadline of the intake lapse, beside intake],
- *          computeClock, recordEvent accepted, issueDocument receipt, recordEvent tasksPlanned,
- *          recordEvent concluded, issueDocument approvalNotice, recordEvent collected   = 9
- *   task:  computeClock, recordEvent taskOpened, recordEvent taskConcluded            = 3
- * and the two timers a case arms and cancels on the way: the intake lapse (LLA art. 32) in the
- * case, raced against acceptance, and the first warning of the task's clock, raced against its
- * conclusion. The timers' lengths don't matter: both are cancelled long before they fire.
+ * Activity calls of a case of a one-task item without fees, from workflows/case.ts,
+ * workflows/departmentTask.ts and workflows/notices.ts (bench/cases.ts compares them with the
+ * histories of hall cases and warns when they part):
+ *   case:  recordEvent submitted, notify submitted, computeDeadline (intake lapse, beside
+ *          intake), computeClock, recordEvent accepted, issueDocument receipt, notify accepted,
+ *          recordEvent tasksPlanned, recordEvent concluded, issueDocument approvalNotice,
+ *          notify approved, notify readyToCollect, recordEvent collected               = 13
+ *   task:  computeClock, recordEvent taskOpened, [deliverTask, recordEvent taskDelivered,
+ *          cancelled when the conclusion comes first], recordEvent taskConcluded     = 3 to 5
+ * Notices are started beside the steps and awaited only before the workflow returns. Two timers
+ * are armed and cancelled on the way: the intake lapse (LLA art. 32), raced against acceptance,
+ * and the task's first warning, raced against its conclusion; their lengths don't matter.
  */
 import {
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   defineQuery,
   defineUpdate,
+  isCancellation,
   proxyActivities,
   setHandler,
   startChild,
@@ -32,20 +38,23 @@ export interface BareActivities {
   computeClock(): Promise<string>;
   computeDeadline(): Promise<string>;
   issueDocument(kind: string): Promise<string>;
+  notify(step: string): Promise<string>;
+  deliverTask(): Promise<string>;
 }
 
-/** Activity calls a bare case makes, by name: the same as a hall case of a one-task item. */
-export const BARE_ACTIVITY_CALLS: Readonly<Record<keyof BareActivities, number>> = {
-  recordEvent: 7,
-  computeClock: 2,
-  computeDeadline: 1,
-  issueDocument: 2,
-};
-
-// The hall's activity options (workflows/activities.ts), so retries and timeouts cost the same.
+// The hall's activity options (workflows/activities.ts), so timeouts and retries are the same.
 const act = proxyActivities<BareActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const delivery = proxyActivities<BareActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+const notifier = proxyActivities<BareActivities>({
+  startToCloseTimeout: '90 seconds',
+  scheduleToCloseTimeout: '3 days',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
 });
 
 /** Answers once the submission is recorded, as the hall's registeredUpdate does. */
@@ -59,7 +68,7 @@ export const bareCollectUpdate = defineUpdate<string>('collect');
 /** The case's (or the task's) status. */
 export const bareStatusQuery = defineQuery<string>('status');
 
-/** The bare child: opens (clock + record), waits for its conclusion, records it. */
+/** The bare child: opens, is delivered unless concluded first, records its conclusion. */
 export async function bareTaskWorkflow(): Promise<string> {
   let opened = false;
   let concluded = false;
@@ -84,8 +93,20 @@ export async function bareTaskWorkflow(): Promise<string> {
   await act.computeClock();
   await act.recordEvent('taskOpened');
   opened = true;
+  const scope = new CancellationScope();
+  const delivered = scope
+    .run(async () => {
+      await delivery.deliverTask();
+      await act.recordEvent('taskDelivered');
+    })
+    .catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    });
+  const stopDelivery = condition(() => concluded).then(() => scope.cancel());
   const firstWarning = condition(() => concluded, '10 days');
   await condition(() => recorded && allHandlersFinished());
+  await stopDelivery;
+  await delivered;
   await firstWarning;
   return 'approved';
 }
@@ -95,6 +116,7 @@ export async function bareCaseWorkflow(): Promise<string> {
   let status = 'submitted';
   let registered = false;
   let taskResult: Promise<string> | undefined;
+  const notices: Promise<string>[] = [];
 
   setHandler(bareStatusQuery, () => status);
   setHandler(bareRegisteredUpdate, async () => {
@@ -108,6 +130,7 @@ export async function bareCaseWorkflow(): Promise<string> {
       await act.computeClock();
       await act.recordEvent('accepted');
       await act.issueDocument('receipt');
+      notices.push(notifier.notify('accepted'));
       await act.recordEvent('tasksPlanned');
       const child = await startChild(bareTaskWorkflow, {
         workflowId: `${workflowInfo().workflowId}/task`,
@@ -117,8 +140,9 @@ export async function bareCaseWorkflow(): Promise<string> {
     },
     {
       validator: () => {
-        if (status !== 'submitted')
+        if (status !== 'submitted') {
           throw ApplicationFailure.nonRetryable(status, 'already_decided');
+        }
       },
     },
   );
@@ -138,10 +162,12 @@ export async function bareCaseWorkflow(): Promise<string> {
 
   await act.recordEvent('submitted');
   registered = true;
+  notices.push(notifier.notify('submitted'));
   const intakeLapse = (async () => {
     await act.computeDeadline();
     await condition(() => status !== 'submitted', '5 days');
   })();
+
   await condition(() => taskResult !== undefined);
   await taskResult;
   // As in the hall, a client sees the conclusion once it is recorded, and may collect while the
@@ -149,7 +175,9 @@ export async function bareCaseWorkflow(): Promise<string> {
   await act.recordEvent('concluded');
   status = 'concluded';
   await act.issueDocument('approvalNotice');
+  notices.push(notifier.notify('approved'), notifier.notify('readyToCollect'));
   await condition(() => status === 'collected' && allHandlersFinished());
   await intakeLapse;
+  await Promise.all(notices);
   return status;
 }

@@ -201,6 +201,10 @@ function hallConfig(databaseUrl: string, temporalAddress: string): Config {
     API_PORT: '0',
     API_HOST: '127.0.0.1',
     DOCUMENTS_PDF: 'off',
+    // No mail server or SMS gateway runs here: both channels off, as in the tests (the notify
+    // activities still run and record each notice as not sent by that channel).
+    SMTP_URL: '',
+    SMS_GATEWAY_URL: '',
     DEV_TOKENS: 'on',
   });
 }

@@ -238,16 +238,12 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         if (req.concludeAtIntake === 'deny' && !req.reasons?.trim()) {
           refuse('validation_failed', 'a denial needs its reasons');
         }
+        // The clerk names the fee lines the applicant owes (a first certificate is free, a
+        // residential rate differs from another): none named, none charged.
         const itemFees = item.fees ?? [];
         const unknownFees = (req.fees ?? []).filter((code: string) => !itemFees.includes(code));
         if (unknownFees.length > 0) {
           refuse('fee_not_in_catalog', `not fees of ${item.code}: ${unknownFees.join(', ')}`);
-        }
-        if (itemFees.length > 0 && (req.fees ?? []).length === 0 && !req.concludeAtIntake) {
-          refuse(
-            'validation_failed',
-            `name the fee lines to charge: one of ${itemFees.join(', ')}`,
-          );
         }
       },
     },

@@ -260,6 +260,8 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
       const { caseNumber, eventKey, step } = request;
       return { caseNumber, eventKey, step, notifications: [], skipped: [] };
     },
+    // No item of these tests carries a fee.
+    ...notFaked(['issuePaymentNotice', 'checkPayment', 'expirePaymentNotice', 'startRefund']),
   };
 
   return {
@@ -287,6 +289,17 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
       });
     },
   };
+}
+
+/** Activities no test here reaches: each fails for good, naming itself, if one ever is. */
+function notFaked<K extends keyof HallActivities>(names: K[]): Pick<HallActivities, K> {
+  const refuse = (name: string) => async () => {
+    throw ApplicationFailure.nonRetryable(
+      `${name} is not faked in the workflow tests`,
+      'not_faked',
+    );
+  };
+  return Object.fromEntries(names.map((name) => [name, refuse(name)])) as Pick<HallActivities, K>;
 }
 
 /**
@@ -327,11 +340,31 @@ export function buildGate(): { wait: () => Promise<void>; open: () => void } {
 // ---------------------------------------------------------------------------------------------
 // Workers and workflows.
 
-/** A worker over the fake hall on a task queue of its own; run the test in `worker.runUntil`. */
+/** A worker of one test, on a task queue of its own, and the cases the test starts on it. */
+export interface HallWorker {
+  taskQueue: string;
+  /**
+   * Runs the test body while the worker polls, then waits until no workflow of the test has an
+   * activity pending, so the worker leaves nothing half done.
+   */
+  run<T>(body: () => Promise<T>): Promise<T>;
+  /**
+   * Starts a case as api/cases/submit.ts does and waits until it is in the register. The case
+   * and its tasks are terminated at teardown if still open.
+   */
+  startCase(input: CaseInput): Promise<CaseHandle>;
+}
+
+/**
+ * A worker over the fake hall. The Java test server keeps the activities of a terminated
+ * workflow pending, and a pending activity stops its clock for every later env.sleep of the
+ * file; hence `run` lets the worker finish them before it stops.
+ */
 export async function createHallWorker(
+  t: ExecutionContext,
   env: TestWorkflowEnvironment,
   hall: FakeHall,
-): Promise<{ worker: Worker; taskQueue: string }> {
+): Promise<HallWorker> {
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -340,55 +373,68 @@ export async function createHallWorker(
     workflowBundle: await workflowBundle(),
     activities: hall.activities,
   });
-  return { worker, taskQueue };
+  const started: CaseInput[] = [];
+
+  return {
+    taskQueue,
+    run: (body) =>
+      worker.runUntil(async () => {
+        const result = await body();
+        for (const id of started.flatMap(workflowIdsOf)) {
+          await eventually(
+            () => describeIfStarted(env, id),
+            (d) => !d?.raw.pendingActivities?.length,
+          ).catch(() => t.fail(`${id} still has activities pending at the end of the test`));
+        }
+        return result;
+      }),
+    startCase: async (input) => {
+      const handle = await env.client.workflow.start<typeof caseWorkflow>('caseWorkflow', {
+        workflowId: input.caseNumber,
+        taskQueue,
+        args: [input],
+        searchAttributes: {
+          CaseNumber: [input.caseNumber],
+          ItemCode: [input.item.code],
+          Department: [input.item.department],
+          CaseStatus: ['submitted'],
+        },
+      });
+      started.push(input);
+      // The test server may leave a terminated parent's children running: each goes by itself.
+      t.teardown(async () => {
+        const terminate = (id: string) =>
+          env.client.workflow
+            .getHandle(id)
+            .terminate('test over')
+            .catch(() => undefined);
+        await Promise.all(workflowIdsOf(input).map(terminate));
+      });
+      await handle.executeUpdate(registeredUpdate);
+      return handle;
+    },
+  };
+}
+
+/** A case's workflow id and the ids its department tasks have or would have. */
+function workflowIdsOf(input: CaseInput): string[] {
+  const tasks = input.item.tasks.map((task) => taskWorkflowId(input.caseNumber, task.code));
+  return [input.caseNumber, ...tasks];
+}
+
+async function describeIfStarted(env: TestWorkflowEnvironment, workflowId: string) {
+  try {
+    return await env.client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+    throw err;
+  }
 }
 
 /** A case workflow as the test drives it. */
 export type CaseHandle = WorkflowHandle<typeof caseWorkflow>;
 /** A department task workflow as the test drives it. */
 export type TaskHandle = WorkflowHandle<typeof departmentTaskWorkflow>;
-
-/**
- * Starts a case as api/cases/submit.ts does and waits until it is in the register. The case
- * and its tasks are terminated at teardown if still open.
- */
-export async function startCase(
-  t: ExecutionContext,
-  env: TestWorkflowEnvironment,
-  taskQueue: string,
-  input: CaseInput,
-): Promise<CaseHandle> {
-  const handle = await env.client.workflow.start<typeof caseWorkflow>('caseWorkflow', {
-    workflowId: input.caseNumber,
-    taskQueue,
-    args: [input],
-    searchAttributes: {
-      CaseNumber: [input.caseNumber],
-      ItemCode: [input.item.code],
-      Department: [input.item.department],
-      CaseStatus: ['submitted'],
-    },
-  });
-  // Its tasks are terminated one by one: the test server may leave a terminated parent's
-  // children running, and a timer of theirs firing with no worker left would stop the clock of
-  // every later env.sleep.
-  t.teardown(async () => {
-    const ids = [
-      input.caseNumber,
-      ...input.item.tasks.map((s) => taskWorkflowId(input.caseNumber, s.code)),
-    ];
-    await Promise.all(
-      ids.map((id) =>
-        env.client.workflow
-          .getHandle(id)
-          .terminate('test over')
-          .catch(() => undefined),
-      ),
-    );
-  });
-  await handle.executeUpdate(registeredUpdate);
-  return handle;
-}
 
 /** The handle of a case's department task (child workflow `<caseNumber>/<taskCode>`). */
 export function taskHandle(
@@ -432,13 +478,7 @@ export async function workflowExists(
   env: TestWorkflowEnvironment,
   workflowId: string,
 ): Promise<boolean> {
-  try {
-    await env.client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (err) {
-    if ((err as Error).name === 'WorkflowNotFoundError') return false;
-    throw err;
-  }
+  return (await describeIfStarted(env, workflowId)) !== undefined;
 }
 
 /** The input a department task workflow was started with, read from its history. */
@@ -513,12 +553,8 @@ export async function replayAll(
   cases: CaseInput[],
 ): Promise<Replayed[]> {
   const ids: string[] = [];
-  for (const input of cases) {
-    ids.push(input.caseNumber);
-    for (const task of input.item.tasks) {
-      const id = taskWorkflowId(input.caseNumber, task.code);
-      if (await workflowExists(env, id)) ids.push(id);
-    }
+  for (const id of cases.flatMap(workflowIdsOf)) {
+    if (await workflowExists(env, id)) ids.push(id);
   }
   const histories = await Promise.all(
     ids.map(async (workflowId) => ({

@@ -27,7 +27,6 @@ import {
   refusalOf,
   replayAll,
   saveHistory,
-  startCase,
   taskHandle,
   workflowBundle,
   workflowExists,
@@ -72,11 +71,11 @@ function dueByHand(start: string, workingDays: number): string {
 test.serial('accepting a promised case starts both its clocks at acceptance', async (t) => {
   const { env } = t.context;
   const hall = buildFakeHall();
-  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const { run, startCase } = await createHallWorker(t, env, hall);
   const input = buildPromisedCase();
 
-  await worker.runUntil(async () => {
-    const handle = await startCase(t, env, taskQueue, input);
+  await run(async () => {
+    const handle = await startCase(input);
     const view = await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
 
     const acceptedAt = view.acceptedAt!;
@@ -116,12 +115,12 @@ test.serial(
   async (t) => {
     const { env } = t.context;
     const hall = buildFakeHall();
-    const { worker, taskQueue } = await createHallWorker(env, hall);
+    const { run, startCase } = await createHallWorker(t, env, hall);
     const input = buildPromisedCase();
     const caseNumber = input.caseNumber;
 
-    await worker.runUntil(async () => {
-      const handle = await startCase(t, env, taskQueue, input);
+    await run(async () => {
+      const handle = await startCase(input);
       await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
       const result = await concludeTask(
         env,
@@ -173,13 +172,13 @@ test.serial(
   async (t) => {
     const { env } = t.context;
     const hall = buildFakeHall();
-    const { worker, taskQueue } = await createHallWorker(env, hall);
+    const { run, startCase } = await createHallWorker(t, env, hall);
     const input = buildCaseInput(IMMEDIATE_ITEM);
     started.push(input);
     const caseNumber = input.caseNumber;
 
-    await worker.runUntil(async () => {
-      const handle = await startCase(t, env, taskQueue, input);
+    await run(async () => {
+      const handle = await startCase(input);
       const view = await handle.executeUpdate(acceptUpdate, {
         args: [buildAccept({ concludeAtIntake: 'approve' })],
       });
@@ -201,11 +200,11 @@ test.serial(
 test.serial('a second intake decision is refused as already decided', async (t) => {
   const { env } = t.context;
   const hall = buildFakeHall();
-  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const { run, startCase } = await createHallWorker(t, env, hall);
   const input = buildPromisedCase();
 
-  await worker.runUntil(async () => {
-    const handle = await startCase(t, env, taskQueue, input);
+  await run(async () => {
+    const handle = await startCase(input);
     await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
     const before = lifecycleOf(hall, input.caseNumber);
 
@@ -221,11 +220,11 @@ test.serial('a second intake decision is refused as already decided', async (t) 
 test.serial('accepting a case whose materials were requested is refused as invalid', async (t) => {
   const { env } = t.context;
   const hall = buildFakeHall();
-  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const { run, startCase } = await createHallWorker(t, env, hall);
   const input = buildPromisedCase({ materials: ['application-form', 'business-licence-copy'] });
 
-  await worker.runUntil(async () => {
-    const handle = await startCase(t, env, taskQueue, input);
+  await run(async () => {
+    const handle = await startCase(input);
     await handle.executeUpdate(requestCorrectionUpdate, {
       args: [{ actor: buildClerk(), missing: ['layout-and-process', 'food-safety-rules'] }],
     });
@@ -243,11 +242,11 @@ test.serial('accepting a case whose materials were requested is refused as inval
 test.serial('a correction naming a material the item does not have is refused', async (t) => {
   const { env } = t.context;
   const hall = buildFakeHall();
-  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const { run, startCase } = await createHallWorker(t, env, hall);
   const input = buildPromisedCase();
 
-  await worker.runUntil(async () => {
-    const handle = await startCase(t, env, taskQueue, input);
+  await run(async () => {
+    const handle = await startCase(input);
     const before = lifecycleOf(hall, input.caseNumber);
 
     const refusal = await refusalOf(
@@ -267,12 +266,12 @@ test.serial('a correction naming a material the item does not have is refused', 
 test.serial('a conclusion sent by another department is refused as wrong department', async (t) => {
   const { env } = t.context;
   const hall = buildFakeHall();
-  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const { run, startCase } = await createHallWorker(t, env, hall);
   const input = buildPromisedCase();
   const stream = `${input.caseNumber}/${PROMISED_ITEM}`;
 
-  await worker.runUntil(async () => {
-    const handle = await startCase(t, env, taskQueue, input);
+  await run(async () => {
+    const handle = await startCase(input);
     await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
     await hall.waitForEvent((e) => e.stream === stream && e.action === 'taskOpened');
     const before = [lifecycleOf(hall, input.caseNumber), lifecycleOf(hall, stream)];
@@ -292,12 +291,12 @@ test.serial('a conclusion sent by another department is refused as wrong departm
 test.serial('a denial without reasons is refused as invalid', async (t) => {
   const { env } = t.context;
   const hall = buildFakeHall();
-  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const { run, startCase } = await createHallWorker(t, env, hall);
   const input = buildPromisedCase();
   const stream = `${input.caseNumber}/${PROMISED_ITEM}`;
 
-  await worker.runUntil(async () => {
-    const handle = await startCase(t, env, taskQueue, input);
+  await run(async () => {
+    const handle = await startCase(input);
     await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
     await hall.waitForEvent((e) => e.stream === stream && e.action === 'taskOpened');
     const before = [lifecycleOf(hall, input.caseNumber), lifecycleOf(hall, stream)];
@@ -331,12 +330,12 @@ test.serial('a register write whose answer was lost is retried and kept once', a
       throw new Error('connection reset after commit');
     },
   });
-  const { worker, taskQueue } = await createHallWorker(env, hall);
+  const { run, startCase } = await createHallWorker(t, env, hall);
   const input = buildPromisedCase();
   const caseNumber = input.caseNumber;
 
-  await worker.runUntil(async () => {
-    const handle = await startCase(t, env, taskQueue, input);
+  await run(async () => {
+    const handle = await startCase(input);
     await handle.executeUpdate(acceptUpdate, { args: [buildAccept()] });
 
     t.true(lost);
