@@ -9,6 +9,10 @@ import { portalRoutes } from '../api/portal/router';
 import { notificationRoutes } from '../api/notifications/router';
 import { paymentRoutes, temporalPaymentSignal } from '../api/payments/router';
 import { bankClientOf } from '../lib/bank/config';
+import { exchangeRoutes } from '../api/exchange/router';
+import { exchangeHooks } from '../api/exchange/hooks';
+import { ExchangeStore } from '../lib/exchange/store';
+import { exchangeSecretsOf, limitsOf } from '../lib/exchange/config';
 import { PaymentLedger } from '../activities/payments';
 import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
@@ -53,6 +57,19 @@ export async function startApi(
         timeZone: config.HALL_TIME_ZONE,
         signalPayment: temporalPaymentSignal(temporal),
         log: componentLogger('payments'),
+      }),
+      ...exchangeRoutes({
+        store: new ExchangeStore(runtime.db),
+        hooks: exchangeHooks({
+          temporal,
+          catalog: runtime.catalog,
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          reminderDays: config.REMINDER_WORKING_DAYS,
+          payByDays: config.PAY_BY_DAYS,
+        }),
+        secrets: exchangeSecretsOf(config, runtime.catalog, config.DEV_TOKENS),
+        limits: limitsOf(config),
+        log,
       }),
       ...notificationRoutes({
         db: runtime.db,

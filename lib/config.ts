@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { exchangeConfigShape } from './exchange/config';
 
 const repoRoot = path.resolve(__dirname, '..');
 
@@ -8,6 +9,7 @@ const repoRoot = path.resolve(__dirname, '..');
  * in from there. Activities and routers never read process.env.
  */
 const configSchema = z.object({
+  ...exchangeConfigShape,
   /** PostgreSQL connection of the register. Default: the private cluster of scripts/postgres.sh. */
   DATABASE_URL: z.string().url().default('postgres://onedoor:onedoor@127.0.0.1:54329/onedoor'),
   /** Temporal frontend address. Default: the embedded dev server of scripts/temporal-dev.sh. */

@@ -220,7 +220,8 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     acceptUpdate,
     async (req) => {
       // A case taken over from a department's register was accepted there when it was received.
-      const at = input.source === 'takeover' ? input.receivedAt : now();
+      const at =
+        input.acceptedElsewhereAt ?? (input.source === 'takeover' ? input.receivedAt : now());
       await accept(req.actor, at, {
         action: 'accepted',
         concludeAtIntake: req.concludeAtIntake,

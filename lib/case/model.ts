@@ -86,7 +86,9 @@ export interface CaseInput {
   channels: string[];
   materials: string[];
   receivedAt: string;
-  source: 'counter' | 'takeover';
+  source: 'counter' | 'takeover' | 'exchange';
+  /** For a case accepted in a department's own system: when it was accepted there. */
+  acceptedElsewhereAt?: string;
   submittedBy: Actor;
   /** Warning policy: working days before the promised due moment for the reminder. */
   reminderDays?: number;

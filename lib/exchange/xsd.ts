@@ -9,10 +9,16 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../config';
 
 /** The schema file of version 1.0 of the format. */
-export const EXCHANGE_XSD_PATH = path.join(REPO_ROOT, 'exchange', 'onedoor-exchange-1.0.xsd');
+// Resolved from this file, not from lib/config (which imports the exchange's settings).
+export const EXCHANGE_XSD_PATH = path.join(
+  __dirname,
+  '..',
+  '..',
+  'exchange',
+  'onedoor-exchange-1.0.xsd',
+);
 
 /** The outcome of validating one document. */
 export type XsdResult = { valid: true } | { valid: false; errors: string[] };

@@ -1,0 +1,140 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  type Client,
+} from '@temporalio/client';
+import type { Catalog } from '../../lib/catalog/types';
+import { taskWorkflowId, type Actor, type CaseInput } from '../../lib/case/model';
+import { DomainError } from '../../lib/errors';
+import type { ExchangeHooks } from '../../lib/exchange/apply';
+import type { CaseAcceptedMessage } from '../../lib/exchange/types';
+import {
+  acceptUpdate,
+  caseStatusQuery,
+  concludeUpdate,
+  registeredUpdate,
+  resumeUpdate,
+  suspendUpdate,
+} from '../../workflows/messages';
+import { snapshotItem } from '../cases/submit';
+
+/** The hall's number of a case run in a department's own system: derived, so every resend agrees. */
+export function hallCaseNumberOf(department: string, departmentCaseNumber: string): string {
+  return `${department.toUpperCase()}-${departmentCaseNumber}`;
+}
+
+/** What the exchange hooks need: Temporal and the catalog. */
+export interface ExchangeHookDeps {
+  temporal: Client;
+  catalog: Catalog;
+  taskQueue: string;
+  reminderDays: number;
+  payByDays: number;
+}
+
+/**
+ * What exchange messages do in the hall (管进管出): a case accepted in a department's own system
+ * starts a supervised case here — its clock, warnings, lookup, notifications and the hall's
+ * receipt — and the department's later messages move it on. Every hook is idempotent, since a
+ * department resends until acknowledged.
+ */
+export function exchangeHooks(deps: ExchangeHookDeps): ExchangeHooks {
+  const systemOf = (department: string): Actor => ({
+    id: `system-${department}`,
+    role: 'officer',
+    department,
+  });
+
+  async function startSupervision(m: CaseAcceptedMessage) {
+    const item = deps.catalog.items.get(m.itemCode);
+    if (!item) throw new DomainError('unknown_item', `no item ${m.itemCode} in the catalog`);
+    if (item.department !== m.department) {
+      throw new DomainError('wrong_department', `item ${m.itemCode} belongs to ${item.department}`);
+    }
+    const caseNumber = hallCaseNumberOf(m.department, m.caseNumber);
+    const input: CaseInput = {
+      caseNumber,
+      item: snapshotItem(item),
+      applicant: m.applicant,
+      channels: m.channels,
+      materials: m.materials,
+      receivedAt: m.receivedAt ?? m.acceptedAt,
+      acceptedElsewhereAt: m.acceptedAt,
+      source: 'exchange',
+      // The receipt names the counter that accepted: the department's own, or its system.
+      submittedBy: { ...systemOf(m.department), counter: m.counter ?? `${m.department} system` },
+      reminderDays: deps.reminderDays,
+      payByDays: deps.payByDays,
+    };
+    try {
+      await deps.temporal.workflow.start('caseWorkflow', {
+        workflowId: caseNumber,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        searchAttributes: {
+          CaseNumber: [caseNumber],
+          ItemCode: [item.code],
+          Department: [item.department],
+          CaseStatus: ['submitted'],
+        },
+      });
+    } catch (err) {
+      // A resend of the same caseAccepted: the case is already running.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    const handle = deps.temporal.workflow.getHandle(caseNumber);
+    const view = await handle.executeUpdate(registeredUpdate);
+    if (view.status === 'submitted') {
+      await handle.executeUpdate(acceptUpdate, { args: [{ actor: systemOf(m.department) }] });
+    }
+    return { hallCaseNumber: caseNumber };
+  }
+
+  /** The task a department's message is about: named, or the case's only one of that department. */
+  async function taskOf(
+    department: string,
+    caseNumber: string,
+    taskCode?: string,
+  ): Promise<string> {
+    const live = await deps.temporal.workflow.getHandle(caseNumber).query(caseStatusQuery);
+    const task = live.tasks.find((t) =>
+      taskCode ? t.code === taskCode : t.department === department,
+    );
+    if (!task) throw new DomainError('task_not_found', `no task of ${department} in ${caseNumber}`);
+    return taskWorkflowId(caseNumber, task.code);
+  }
+
+  return {
+    startSupervision,
+    async signalStatus(m) {
+      const caseNumber = hallCaseNumberOf(m.department, m.caseNumber);
+      const actor = systemOf(m.department);
+      if (m.type === 'statusChanged') return; // progress only: recorded by the exchange store
+      const task = deps.temporal.workflow.getHandle(
+        await taskOf(m.department, caseNumber, m.taskCode),
+      );
+      if (m.type === 'caseConcluded') {
+        await task.executeUpdate(concludeUpdate, {
+          args: [
+            {
+              department: m.department,
+              officer: m.officer ?? actor.id,
+              decision: m.decision,
+              reasons: m.reasons,
+            },
+          ],
+        });
+      } else if (m.type === 'suspended') {
+        await task.executeUpdate(suspendUpdate, {
+          args: [{ actor, procedure: m.procedure, reason: m.reason, expectedDays: m.expectedDays }],
+        });
+      } else {
+        await task.executeUpdate(resumeUpdate, { args: [{ actor }] });
+      }
+    },
+    async acknowledgeTask() {
+      // The exchange store marks the hall's message acknowledged; nothing else waits on it.
+    },
+  };
+}
