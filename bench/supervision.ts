@@ -62,6 +62,12 @@ const INDEX_MIGRATION = '20261203000030_supervision_indexes.ts';
 const LIST_TARGET_MS = 10;
 const ITEM = 'market-food-business-licence';
 const TEMPORAL_NAME = 'benchsup';
+/**
+ * No progress for this long means the run is stuck. A dev server starved of CPU can break down
+ * for good (its SQLite store then answers every query with "interrupted (9)"): better a clear
+ * failure than a bench that hangs.
+ */
+const STALL_MS = 180_000;
 
 interface Options {
   register: number;
@@ -602,8 +608,14 @@ async function listIndexNames(db: Knex): Promise<Set<string>> {
   return new Set((r.rows as { indexname: string }[]).map((x) => x.indexname));
 }
 
-async function benchLists(options: Options, temporalAddress: string): Promise<boolean> {
+async function benchLists(
+  options: Options,
+  temporalAddress: string,
+  parent: Cleanup,
+): Promise<boolean> {
+  // Undone at the end of the part; on an interruption, by the parent's cleanup.
   const cleanup = new Cleanup();
+  parent.add('the list part', () => cleanup.run());
   let ok = true;
   try {
     const databaseUrl = await freshDatabase(cleanup, 'list');
@@ -778,6 +790,7 @@ async function openCases(
   const failures: string[] = [];
   const started = performance.now();
   let lastReport = started;
+  let lastProgress = started;
 
   const openOne = async (i: number): Promise<void> => {
     const caseNumber = `${prefix}-${day}-${String(i + 1).padStart(6, '0')}`;
@@ -815,6 +828,7 @@ async function openCases(
       try {
         await openOne(i);
         accepted++;
+        lastProgress = performance.now();
       } catch (err) {
         failures.push(`case ${i}: ${(err as Error).message}`);
       }
@@ -842,7 +856,25 @@ async function openCases(
       }
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency }, lane));
+  let watchdog: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    watchdog = setInterval(() => {
+      if (performance.now() - lastProgress < STALL_MS) return;
+      const stuckAt = accepted;
+      target = next; // no lane takes another case
+      reject(
+        new Error(
+          `no case accepted for ${STALL_MS / 1000} s (${stuckAt} accepted): the dev server ` +
+            `is stalled, see .data/temporal-${TEMPORAL_NAME}.log`,
+        ),
+      );
+    }, 5_000);
+  });
+  try {
+    await Promise.race([Promise.all(Array.from({ length: options.concurrency }, lane)), stalled]);
+  } finally {
+    clearInterval(watchdog);
+  }
   const acceptMs = performance.now() - started;
 
   // The task rows are written by the child workflows after the accept update returns.
@@ -872,8 +904,14 @@ async function openCases(
   return { opened: accepted, target, scaledDown, acceptMs, setupMs, failures };
 }
 
-async function benchRearm(options: Options, temporalAddress: string): Promise<boolean> {
+async function benchRearm(
+  options: Options,
+  temporalAddress: string,
+  parent: Cleanup,
+): Promise<boolean> {
+  // Undone at the end of the part; on an interruption, by the parent's cleanup.
   const cleanup = new Cleanup();
+  parent.add('the re-arm part', () => cleanup.run());
   try {
     const databaseUrl = await freshDatabase(cleanup, 'rearm');
     const config = hallConfig(databaseUrl, temporalAddress);
@@ -894,7 +932,8 @@ async function benchRearm(options: Options, temporalAddress: string): Promise<bo
     const running = worker.run();
     cleanup.add('stopping the hall worker', async () => {
       worker.shutdown();
-      await running;
+      // A dev server that broke down may never answer the worker's last polls.
+      await Promise.race([running, sleep(30_000)]);
     });
     const connection = await Connection.connect({ address: temporalAddress });
     cleanup.add('closing the client connection', () => connection.close());
@@ -965,12 +1004,16 @@ async function benchRearm(options: Options, temporalAddress: string): Promise<bo
       const marks: { at: number; n: number }[] = [];
       const deadline = t0 + Math.max(1_200_000, openTasks * 200);
       let lastLog = t0;
+      let lastChange = { at: 0, n: -1 };
       for (;;) {
         const n = await moved();
         const at = performance.now() - t0;
         marks.push({ at, n });
         if (n >= openTasks) return { marks, done: true };
-        if (performance.now() > deadline) return { marks, done: false };
+        if (n !== lastChange.n) lastChange = { at, n };
+        if (performance.now() > deadline || at - lastChange.at > STALL_MS) {
+          return { marks, done: false };
+        }
         if (performance.now() - lastLog > 15_000) {
           lastLog = performance.now();
           say(`  ${fmt(n)} of ${fmt(openTasks)} re-armed after ${secs(at)}`);
@@ -1106,8 +1149,10 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   try {
     say(`starting a dev server '${TEMPORAL_NAME}' on ${options.temporalPort}`);
     const temporalAddress = await startTemporal(options, cleanup);
-    if (options.part !== 'rearm') ok = (await benchLists(options, temporalAddress)) && ok;
-    if (options.part !== 'list') ok = (await benchRearm(options, temporalAddress)) && ok;
+    if (options.part !== 'rearm') {
+      ok = (await benchLists(options, temporalAddress, cleanup)) && ok;
+    }
+    if (options.part !== 'list') ok = (await benchRearm(options, temporalAddress, cleanup)) && ok;
     const cpus = os.cpus();
     const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
     console.log(

@@ -248,3 +248,71 @@ test('a hall closure re-arms the running clocks: closing 2026-10-20 moves day 20
   const due = await hall.call('GET', '/calendar/due?from=2026-09-28&days=20', 'dev-supervisor');
   t.is(due.body.dueDate, '2026-11-02');
 });
+
+test('an application left undecided for 5 working days counts as accepted from receipt (art. 32)', async (t) => {
+  const hall = await startTestHall(t);
+  // Received Friday 2026-11-20 10:00 and never decided: 11-23..27 are its 5 working days, so
+  // by law it was accepted on 11-20 when 11-27 ended.
+  const created = await hall.call('POST', '/cases', CLERK, {
+    item: ITEM,
+    applicant: buildCompany(),
+    materials: ['application-form'],
+    receivedAt: '2026-11-20T10:00:00+08:00',
+  });
+  const caseNumber: string = created.body.case.caseNumber;
+  const detail = await eventually(
+    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
+    (r) => r.body.timeline.some((e: { action: string }) => e.action === 'supervisorsWarned'),
+  );
+  t.is(detail.body.case.status, 'accepted');
+  t.is(detail.body.case.acceptedAt, '2026-11-20T02:00:00.000Z');
+  const lapse = detail.body.timeline.find((e: { action: string }) => e.action === 'acceptedByLaw');
+  t.like(lapse, { actor: 'onedoor', actorRole: 'system' });
+  const warned = detail.body.timeline.find(
+    (e: { action: string }) => e.action === 'supervisorsWarned',
+  );
+  t.like(warned.details, { reason: 'intakeLapsed', lapsedAt: endOf('2026-11-27') });
+  const late = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, {
+    decision: 'accept',
+  });
+  t.is(late.status, 409);
+});
+
+test('a joint case’s whole limit is extended by the head of government, not of an organ', async (t) => {
+  const hall = await startTestHall(t);
+  const created = await hall.call('POST', '/cases', 'dev-clerk-market', {
+    item: 'joint-open-restaurant',
+    applicant: buildCompany(),
+    materials: ['joint-application-form'],
+    receivedAt: '2026-09-28T10:00:00+08:00',
+  });
+  const caseNumber: string = created.body.case.caseNumber;
+  const accepted = await hall.call('POST', `/cases/${caseNumber}/intake`, 'dev-clerk-market', {
+    decision: 'accept',
+  });
+  // 45 working days from 09-28: day 20 is 10-30 (see test/clock.test.ts); 11-02..27 are days
+  // 21-40, 11-30..12-04 days 41-45.
+  t.is(accepted.body.case.statutoryDueAt, endOf('2026-12-04'));
+  const byOrgan = await hall.call('POST', `/cases/${caseNumber}/extension`, 'dev-head-market', {
+    days: 15,
+    reason: '涉及部门多',
+  });
+  t.is(byOrgan.status, 403);
+  const tooLong = await hall.call('POST', `/cases/${caseNumber}/extension`, 'dev-head-government', {
+    days: 16,
+    reason: '涉及部门多',
+  });
+  t.is(tooLong.status, 422);
+  const extended = await hall.call(
+    'POST',
+    `/cases/${caseNumber}/extension`,
+    'dev-head-government',
+    {
+      days: 15,
+      reason: '涉及部门多，需联合踏勘',
+    },
+  );
+  t.is(extended.status, 200);
+  // 15 more working days: 12-07..11 (46-50), 12-14..18 (51-55), 12-21..25 (56-60).
+  t.is(extended.body.clock.statutoryDueAt, endOf('2026-12-25'));
+});

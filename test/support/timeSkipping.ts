@@ -7,7 +7,7 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -57,6 +57,7 @@ import { concludeUpdate, registeredUpdate } from '../../workflows/messages';
 import { buildCompany } from './builders';
 
 const repo = path.resolve(__dirname, '..', '..');
+const { EventType } = temporal.api.enums.v1;
 
 /** The Java time-skipping server that scripts/ensure-test-server.sh installs. */
 export const TEST_SERVER_PATH = path.join(repo, '.tools', 'temporal-test-server');
@@ -299,7 +300,10 @@ function notFaked<K extends keyof HallActivities>(names: K[]): Pick<HallActiviti
       'not_faked',
     );
   };
-  return Object.fromEntries(names.map((name) => [name, refuse(name)])) as Pick<HallActivities, K>;
+  return Object.fromEntries(names.map((name) => [name, refuse(name)])) as unknown as Pick<
+    HallActivities,
+    K
+  >;
 }
 
 /**
@@ -344,8 +348,8 @@ export function buildGate(): { wait: () => Promise<void>; open: () => void } {
 export interface HallWorker {
   taskQueue: string;
   /**
-   * Runs the test body while the worker polls, then waits until no workflow of the test has an
-   * activity pending, so the worker leaves nothing half done.
+   * Runs the test body while the worker polls, then waits until the test's workflows are idle,
+   * so the worker leaves nothing half done.
    */
   run<T>(body: () => Promise<T>): Promise<T>;
   /**
@@ -358,7 +362,7 @@ export interface HallWorker {
 /**
  * A worker over the fake hall. The Java test server keeps the activities of a terminated
  * workflow pending, and a pending activity stops its clock for every later env.sleep of the
- * file; hence `run` lets the worker finish them before it stops.
+ * file; hence `run` lets the workflows settle before the worker stops.
  */
 export async function createHallWorker(
   t: ExecutionContext,
@@ -380,12 +384,9 @@ export async function createHallWorker(
     run: (body) =>
       worker.runUntil(async () => {
         const result = await body();
-        for (const id of started.flatMap(workflowIdsOf)) {
-          await eventually(
-            () => describeIfStarted(env, id),
-            (d) => !d?.raw.pendingActivities?.length,
-          ).catch(() => t.fail(`${id} still has activities pending at the end of the test`));
-        }
+        await settle(env, started.flatMap(workflowIdsOf)).catch((err: Error) =>
+          t.fail(err.message),
+        );
         return result;
       }),
     startCase: async (input) => {
@@ -414,6 +415,37 @@ export async function createHallWorker(
       return handle;
     },
   };
+}
+
+/**
+ * Waits until the workflows are idle: no activity pending, no workflow task waiting for the
+ * worker, and nothing new in their histories for three polls in a row (a warning timer that is
+ * already due fires within that time).
+ */
+async function settle(env: TestWorkflowEnvironment, workflowIds: string[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let quiet = 0;
+  let last = '';
+  while (quiet < 3) {
+    const states = await Promise.all(workflowIds.map((id) => activityOf(env, id)));
+    const now = JSON.stringify(states);
+    quiet = now === last && states.every((s) => s.idle) ? quiet + 1 : 0;
+    last = now;
+    if (Date.now() > deadline) throw new Error(`the workflows did not settle: ${now}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function activityOf(env: TestWorkflowEnvironment, workflowId: string) {
+  const described = await describeIfStarted(env, workflowId);
+  if (!described) return { workflowId, idle: true, events: 0 };
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const lastType = history.events?.at(-1)?.eventType;
+  const waitingForWorker =
+    lastType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED ||
+    lastType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED;
+  const pending = described.raw.pendingActivities?.length ?? 0;
+  return { workflowId, idle: pending === 0 && !waitingForWorker, events: history.events?.length };
 }
 
 /** A case's workflow id and the ids its department tasks have or would have. */
