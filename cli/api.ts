@@ -2,7 +2,11 @@ import { Client, Connection } from '@temporalio/client';
 import type { Server } from 'node:http';
 import { createApp } from '../api/app';
 import { devTokenAuthenticator } from '../api/auth';
-import { calendarRoutes } from '../api/calendar/router';
+import {
+  announceCalendarChange,
+  calendarRoutes,
+  type CalendarChangeDeps,
+} from '../api/calendar/router';
 import { supervisionRoutes } from '../api/supervision/router';
 import { inboxRoutes } from '../api/inbox/router';
 import { portalRoutes } from '../api/portal/router';
@@ -19,6 +23,27 @@ import { SnapshotCalendar } from '../activities/calendarService';
 import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
 import { openRuntime, type Runtime } from '../lib/runtime';
+
+const ANNOUNCED = 'announcedCalendarVersion';
+
+async function announceNewCalendar(
+  runtime: Runtime,
+  calendar: SnapshotCalendar,
+  change: CalendarChangeDeps,
+): Promise<void> {
+  try {
+    await calendar.refresh();
+    const version = await calendar.version();
+    const told = await runtime.store.getSetting(ANNOUNCED);
+    if (told !== version) {
+      const recomputing = told ? await announceCalendarChange(change, version) : 0;
+      await runtime.store.setSetting(ANNOUNCED, version);
+      if (told) change.log.info({ version, recomputing }, 'new calendar announced');
+    }
+  } catch (err) {
+    change.log.warn({ err }, 'calendar announcement failed; it is tried again at the next start');
+  }
+}
 
 /** Starts the REST API on a runtime and a Temporal client; resolves once it listens. */
 export async function startApi(
@@ -77,6 +102,10 @@ export async function startApi(
       }),
     ],
   });
+  // A calendar published since the last start (a new chinese-days year, say) reaches every
+  // running clock once: the version told of is kept in the register.
+  void announceNewCalendar(runtime, calendar, { store: runtime.store, temporal, log });
+
   // Payments recorded (by a callback or the statement) but whose case was never told, e.g.
   // after a crash between the two: told again every minute until they are.
   const ledger = new PaymentLedger(runtime.db);

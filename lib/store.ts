@@ -365,6 +365,21 @@ export class RegisterStore {
     return [...tasks, ...joint].map((r) => r.id);
   }
 
+  /** A durable setting of the hall, or undefined. */
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = (await this.db('hall_settings').where({ key }).first('value')) as
+      { value: string } | undefined;
+    return row?.value;
+  }
+
+  /** Writes a durable setting of the hall. */
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.db('hall_settings')
+      .insert({ key, value, updated_at: this.db.fn.now() })
+      .onConflict('key')
+      .merge();
+  }
+
   /** Counts of cases by outcome and department, for the summary. */
   async countByOutcome(): Promise<
     { department: string; status: string; outcome: string | null; n: number }[]
