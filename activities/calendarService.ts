@@ -32,6 +32,8 @@ export class SnapshotCalendar implements CalendarService {
     private readonly overrideStamp?: OverrideStamp,
   ) {
     this.current = this.build();
+    // A failed first build surfaces where the snapshot is awaited, not as an unhandled rejection.
+    this.current.catch(() => undefined);
   }
 
   /**
@@ -54,6 +56,7 @@ export class SnapshotCalendar implements CalendarService {
   /** Loads the overrides again; returns the new version. */
   async reload(): Promise<string> {
     this.current = this.build();
+    this.current.catch(() => undefined);
     return (await this.current).snapshot.version;
   }
 

@@ -31,7 +31,7 @@ import type { NativeConnection as NativeConnectionType } from '@temporalio/worke
 import Table from 'cli-table3';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -506,6 +506,7 @@ interface Measured {
   p50: number;
   p99: number;
   max: number;
+  min: number;
   rows: number;
   /** Per SQL statement: execution time in the server and the plan's scans. */
   plans: { ms: number; scans: string }[];
@@ -559,6 +560,7 @@ async function measureProbes(
       p50: percentile(samples, 50),
       p99: percentile(samples, 99),
       max: Math.max(...samples),
+      min: Math.min(...samples),
       rows,
       plans,
     });
@@ -681,12 +683,20 @@ async function benchLists(
 
     // Report.
     const ms = (v: number) => v.toFixed(2);
-    const head = ['query', 'rows', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'SQL in server (ms)'];
+    const head = [
+      'query',
+      'rows',
+      'min (ms)',
+      'p50 (ms)',
+      'p99 (ms)',
+      'max (ms)',
+      'SQL in server (ms)',
+    ];
     const table = new Table({
       head: withIndexes ? ['', ...head] : head,
       colAligns: withIndexes
-        ? ['left', 'left', 'right', 'right', 'right', 'right', 'right']
-        : ['left', 'right', 'right', 'right', 'right', 'right'],
+        ? ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right']
+        : ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
       style: { head: [], border: [] },
     });
     const rowsOf = (m: Measured[], tag?: string) =>
@@ -694,6 +704,7 @@ async function benchLists(
         const cells = [
           x.label,
           String(x.rows),
+          ms(x.min),
           ms(x.p50),
           ms(x.p99),
           ms(x.max),
@@ -756,6 +767,90 @@ async function benchLists(
 
 // ---------------------------------------------------------------------------------------------
 // Part 2: re-arming every running clock after a calendar change
+
+/** CPU time (ms) of a process from /proc (utime + stime, in clock ticks of 10 ms). */
+function cpuOfPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The PostgreSQL backends serving one database (their process titles name it), by pid. */
+function pgBackendsOf(database: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!title.startsWith('postgres: ') || !title.includes(` ${database} `)) continue;
+      const cpu = cpuOfPid(Number(entry));
+      if (cpu !== undefined) out.set(Number(entry), cpu);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU spent by the hall during a phase: this process (API, worker, clients), the dev server,
+ * and the PostgreSQL backends of the bench database (a lower bound: a backend that exits
+ * during the phase takes its share with it). Unlike wall time it hardly depends on what else
+ * the machine runs, so it gives what an idle machine could do.
+ */
+class CpuMeter {
+  private readonly self = process.cpuUsage();
+  private readonly server: number;
+  private readonly pg: Map<number, number>;
+
+  constructor(
+    private readonly serverPid: number | undefined,
+    private readonly database: string,
+  ) {
+    this.server = serverPid === undefined ? NaN : (cpuOfPid(serverPid) ?? NaN);
+    this.pg = pgBackendsOf(database);
+  }
+
+  read(): { selfMs: number; serverMs: number; pgMs: number; totalMs: number } {
+    const self = process.cpuUsage(this.self);
+    const selfMs = (self.user + self.system) / 1000;
+    const serverMs =
+      this.serverPid === undefined ? NaN : (cpuOfPid(this.serverPid) ?? NaN) - this.server;
+    let pgMs = 0;
+    for (const [pid, cpu] of pgBackendsOf(this.database)) pgMs += cpu - (this.pg.get(pid) ?? 0);
+    return { selfMs, serverMs, pgMs, totalMs: selfMs + serverMs + pgMs };
+  }
+}
+
+function temporalServerPid(): number | undefined {
+  try {
+    const pid = Number(
+      readFileSync(path.join(REPO_ROOT, '.data', `temporal-${TEMPORAL_NAME}.pid`), 'utf8').trim(),
+    );
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type Cpu = ReturnType<CpuMeter['read']>;
+
+/** Units per second the machine's cores could do at this CPU cost, were nothing else running. */
+const ceiling = (cpu: Cpu, units: number): string =>
+  ((os.cpus().length * 1000) / (cpu.totalMs / units)).toFixed(1);
+
+/** "this process 310 ms, dev server 220 ms, PostgreSQL 40 ms" per unit of work. */
+function describeCpu(cpu: Cpu, units: number): string {
+  const per = (v: number) => `${(v / units).toFixed(0)} ms`;
+  return (
+    `this process ${per(cpu.selfMs)}, dev server ${per(cpu.serverMs)}, PostgreSQL ` +
+    `${per(cpu.pgMs)}: ${per(cpu.totalMs)} in all`
+  );
+}
 
 interface SetupResult {
   opened: number;
@@ -944,7 +1039,10 @@ async function benchRearm(
       `opening ${fmt(options.rearm)} cases of ${ITEM} (start + registered + accept update, ` +
         `${options.concurrency} at a time)`,
     );
+    const database = new URL(databaseUrl).pathname.slice(1);
+    const setupCpu = new CpuMeter(temporalServerPid(), database);
     const setup = await openCases(options, config, runtime, client);
+    const setupSpent = setupCpu.read();
     if (setup.failures.length > 0) {
       say(`${setup.failures.length} cases failed to open; first: ${setup.failures[0]}`);
     }
@@ -999,6 +1097,7 @@ async function benchRearm(
       ).rows[0].n as number;
 
     say(`POST /calendar/overrides {date: ${closed}, kind: closed} as dev-admin`);
+    const rearmCpu = new CpuMeter(temporalServerPid(), database);
     const t0 = performance.now();
     const polling = (async () => {
       const marks: { at: number; n: number }[] = [];
@@ -1030,7 +1129,9 @@ async function benchRearm(
     if (res.status !== 201) {
       throw new Error(`POST /calendar/overrides: HTTP ${res.status} ${JSON.stringify(res.body)}`);
     }
+    const fanOutCpu = rearmCpu.read();
     const { marks, done } = await polling;
+    const rearmSpent = rearmCpu.read();
     const last = marks[marks.length - 1];
     const firstMoved = marks.find((m) => m.n > 0);
     const at = (fraction: number) =>
@@ -1114,6 +1215,14 @@ async function benchRearm(
             ? `, written over ${secs(audit.last.getTime() - audit.first.getTime())}`
             : '') +
           `; sample of ${sample.length} task workflows: ${disagreeing} disagree with the register.`,
+        `CPU per case opened: ${describeCpu(setupSpent, setup.opened)}; per clock re-armed ` +
+          `(fan-out included): ${describeCpu(rearmSpent, openTasks)}; the fan-out alone: ` +
+          `${describeCpu(fanOutCpu, openTasks)} per signal.`,
+        `CPU-bound ceiling on ${os.cpus().length} idle cores (if the work spread over all of ` +
+          `them): setup ${ceiling(setupSpent, setup.opened)} cases/s, re-arm ` +
+          `${ceiling(rearmSpent, openTasks)} clocks/s, i.e. ${fmt(options.rearm)} cases opened ` +
+          `in ~${secs((setupSpent.totalMs / setup.opened / os.cpus().length) * options.rearm)} ` +
+          `and re-armed in ~${secs((rearmSpent.totalMs / openTasks / os.cpus().length) * options.rearm)}.`,
         setup.scaledDown
           ? `NOTE: ${fmt(options.rearm)} cases would not open within the ${options.budgetS} s ` +
             `budget on this machine; ${fmt(openTasks)} were opened and the extrapolated column ` +

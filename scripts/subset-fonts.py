@@ -161,6 +161,7 @@ def build(source: pathlib.Path, style: str, chars: set[str], out: pathlib.Path) 
     subsetter.subset(font)
     to_truetype(font)
     rename(font, style)
+    font.recalcTimestamp = False  # keep the source's dates: the same inputs give the same bytes
     font.save(str(out))
 
 

@@ -1,4 +1,7 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { DomainError } from '../../lib/errors';
 import type { CaseRecord, RegisterStore } from '../../lib/store';
 import { requireDepartment, type Principal } from '../auth';
@@ -47,6 +50,18 @@ export async function onWorkflow<T>(caseNumber: string, call: () => Promise<T>):
     const message = (err as Error).message ?? '';
     if (/already completed|workflow execution already/i.test(message)) {
       throw new DomainError('invalid_state', `case ${caseNumber} is closed`);
+    }
+    // A worker that died mid-task, or one that answers too slowly: nothing was decided, and the
+    // same request sent again is safe (every decision is idempotent).
+    const cause = (err as { cause?: { message?: string } }).cause?.message ?? '';
+    if (
+      err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+      /Workflow Task in failed state/i.test(`${message} ${cause}`)
+    ) {
+      throw new DomainError(
+        'unavailable',
+        `case ${caseNumber} did not answer in time; send it again`,
+      );
     }
     throw err;
   }

@@ -480,19 +480,18 @@ export function taskHandle(
 }
 
 /**
- * A department's conclusion, sent once its task has settled: opened and delivered to the
- * department, with no activity pending. The Java test server refuses a workflow task that
- * cancels an activity it is handing out at that moment (FAILED_PRECONDITION "ACTIVITY_UNKNOWN")
- * and the task workflow then hangs for good; a conclusion that arrives while the delivery is in
- * flight makes the task workflow cancel it. (Temporal's own server takes that race in its stride.)
+ * Waits until a department task has settled: opened and delivered to its department, with no
+ * activity pending. A conclusion is sent only then, because the Java test server refuses a
+ * workflow task that cancels an activity it is handing out at that moment (FAILED_PRECONDITION
+ * "ACTIVITY_UNKNOWN") and the task workflow then hangs for good; a conclusion that arrives while
+ * the delivery is in flight makes the task workflow cancel it. (Temporal's server copes.)
  */
-export async function concludeTask(
+export async function taskSettled(
   env: TestWorkflowEnvironment,
   hall: FakeHall,
   caseNumber: string,
   taskCode: string,
-  conclusion: Conclusion,
-): Promise<TaskResult> {
+): Promise<void> {
   const stream = taskWorkflowId(caseNumber, taskCode);
   const settled =
     'deliverTask' in hall.activities ? ['taskDelivered', 'deliveryFailed'] : ['taskOpened'];
@@ -502,7 +501,20 @@ export async function concludeTask(
     () => handle.describe(),
     ({ raw }) => !raw.pendingActivities?.length,
   );
-  return handle.executeUpdate(concludeUpdate, { args: [conclusion] });
+}
+
+/** A department's conclusion of its task, sent once the task has settled. */
+export async function concludeTask(
+  env: TestWorkflowEnvironment,
+  hall: FakeHall,
+  caseNumber: string,
+  taskCode: string,
+  conclusion: Conclusion,
+): Promise<TaskResult> {
+  await taskSettled(env, hall, caseNumber, taskCode);
+  return taskHandle(env, caseNumber, taskCode).executeUpdate(concludeUpdate, {
+    args: [conclusion],
+  });
 }
 
 /** True when a workflow with this id has been started on the server. */

@@ -37,6 +37,7 @@ import {
   saveHistory,
   taskHandle,
   taskInputOf,
+  taskSettled,
   workflowBundle,
   workflowExists,
   LIFECYCLE_ACTIONS,
@@ -411,6 +412,7 @@ test.serial('a conclusion for a cancelled task is refused and changes nothing', 
     CONSTRUCTION,
     async ({ hall, handle, caseNumber, conclude }) => {
       const planning = taskHandle(env, caseNumber, PLANNING);
+      await taskSettled(env, hall, caseNumber, PLANNING);
       try {
         await conclude(ECOLOGY, 'ecology', { decision: 'deny', reasons: ECOLOGY_REASONS });
         await cancelling;
