@@ -6,16 +6,19 @@
  *  1. Overdue views over a register of 1,000,000 cases (one department task each), seeded by SQL
  *     (INSERT ... SELECT over generate_series) and vacuumed: GET /supervision/cases?level=red,
  *     ?level=yellow&department=market and GET /supervision/summary through the real Koa app over
- *     HTTP, sequentially, R requests each after a warm-up; p50/p99 per query. Measured first on
- *     the schema without migrations/20261203000030_supervision_indexes.ts, then with it (when
- *     that file exists), with the plan of each query's SQL (EXPLAIN ANALYZE of a replica).
+ *     HTTP, sequentially, R requests each after a warm-up; p50/p99 per query (and two more list
+ *     shapes, marked extra). Measured first on the schema without
+ *     migrations/20261203000030_supervision_indexes.ts, then with it (when that file exists),
+ *     with the plan of each query's SQL (EXPLAIN ANALYZE of a replica).
  *  2. Re-arming open cases after a calendar change: a real hall (worker + API in this process,
  *     DOCUMENTS_PDF=off) on a fresh register; N food business licence cases started through the
  *     Temporal client as api/cases/submit.ts does and accepted through the accept update, C at a
  *     time; then POST /calendar/overrides (a working day inside every limit closed) as dev-admin,
  *     timed, and the register polled until every open task's statutory_due_at has moved. If the
- *     setup would take longer than the budget (a 2-core machine), it stops at 2,000 cases and the
- *     figures are extrapolated to N, and the output says so.
+ *     setup would take longer than the budget (a 2-core machine), it stops at 2,000 cases (fewer
+ *     if even those would not fit) and the figures are extrapolated to N, and the output says so.
+ *     The CPU spent (this process, the dev server, the database's backends) is printed per case
+ *     and per clock, with the rate it would allow on the same cores were nothing else running.
  *
  * Usage: npx tsx bench/supervision.ts [options]   (or npm run bench -- --only supervision ...)
  *   --sup-register N    cases in the register of part 1 (default 1000000)
@@ -460,6 +463,8 @@ interface Probe {
   /** A replica of the SQL the route runs, for EXPLAIN (the router stays the reference). */
   sql: string[];
   list: boolean;
+  /** One of the views the p99 target is set for (the others show the remaining list shapes). */
+  target: boolean;
 }
 
 const LIST_COLUMNS =
@@ -476,6 +481,7 @@ const PROBES: Probe[] = [
        ORDER BY t.statutory_due_at, t.case_number LIMIT 100`,
     ],
     list: true,
+    target: true,
   },
   {
     label: 'GET /supervision/cases?level=yellow&department=market',
@@ -486,6 +492,7 @@ const PROBES: Probe[] = [
        ORDER BY t.promised_due_at, t.case_number LIMIT 100`,
     ],
     list: true,
+    target: true,
   },
   {
     label: 'GET /supervision/summary',
@@ -498,6 +505,30 @@ const PROBES: Probe[] = [
        FROM department_tasks WHERE status = 'concluded' GROUP BY department`,
     ],
     list: false,
+    target: false,
+  },
+  // Not in the target: the two other shapes of the list, for the indexes that serve them.
+  {
+    label: '(extra) GET /supervision/cases?level=yellow',
+    path: '/supervision/cases?level=yellow',
+    sql: [
+      `SELECT ${LIST_COLUMNS} FROM department_tasks t JOIN cases c ON c.case_number = t.case_number
+       WHERE t.status = 'open' AND t.warning_level = 'yellow'
+       ORDER BY t.promised_due_at, t.case_number LIMIT 100`,
+    ],
+    list: true,
+    target: false,
+  },
+  {
+    label: '(extra) GET /supervision/cases?level=red&department=meteo',
+    path: '/supervision/cases?level=red&department=meteo',
+    sql: [
+      `SELECT ${LIST_COLUMNS} FROM department_tasks t JOIN cases c ON c.case_number = t.case_number
+       WHERE t.status = 'open' AND t.warning_level = 'red' AND t.department = 'meteo'
+       ORDER BY t.statutory_due_at, t.case_number LIMIT 100`,
+    ],
+    list: true,
+    target: false,
   },
 ];
 
@@ -744,7 +775,7 @@ async function benchLists(
     } else {
       lines.push(`no ${INDEX_MIGRATION}: measured on the indexes of the shipped migrations.`);
     }
-    for (const x of final.filter((f) => PROBES.find((p) => p.label === f.label)!.list)) {
+    for (const x of final.filter((f) => PROBES.find((p) => p.label === f.label)!.target)) {
       const met = x.p99 <= LIST_TARGET_MS;
       lines.push(
         `target p99 <= ${LIST_TARGET_MS} ms: ${x.label}: ${ms(x.p99)} ms, ${met ? 'met' : 'MISSED'}`,

@@ -5,9 +5,11 @@ import type { Knex } from 'knex';
  *
  * The lists (GET /supervision/cases) read the open tasks of one warning level, optionally of one
  * department, ordered by the due moment of that level (red: statutory, the others: promised) and
- * then the case number. Each shape has a partial index over the open tasks alone (a few percent
- * of the register, so the indexes stay small) in exactly that order: a page is the first rows of
- * one index range, never a sort of every red task.
+ * then the case number. Each shape has an index in that order, partial over the open tasks alone
+ * (a few percent of the register, so they stay small): a page is the first rows of one index
+ * range, never a sort of every red task. The shape "one level, promised date, any department"
+ * is served well enough by department_tasks_supervision (20261203000002: an incremental sort of
+ * the few tasks due the same moment), so it gets no index of its own.
  *
  * The summary (GET /supervision/summary) counts the open tasks by department and level (an
  * index-only scan of the department indexes) and the concluded ones by department with their
@@ -18,10 +20,6 @@ const INDEXES: [name: string, definition: string][] = [
   [
     'department_tasks_open_statutory',
     "(warning_level, statutory_due_at, case_number) WHERE status = 'open'",
-  ],
-  [
-    'department_tasks_open_promised',
-    "(warning_level, promised_due_at, case_number) WHERE status = 'open'",
   ],
   [
     'department_tasks_open_department_statutory',

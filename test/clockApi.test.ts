@@ -31,7 +31,7 @@ test('a case taken over late is red at once, with every level fired once and in 
   const caseNumber = await takeOver(hall);
   const detail = await eventually(
     () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
-    (r) => r.body.tasks[0]?.warningLevel === 'red',
+    (r) => r.body.tasks[0]?.warningLevel === 'red' && r.body.case.warningLevel === 'red',
   );
   t.is(detail.body.case.acceptedAt, '2026-09-28T02:00:00.000Z');
   t.is(detail.body.case.promisedDueAt, endOf('2026-10-16'));

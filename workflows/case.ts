@@ -95,8 +95,14 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       caseChanges?: CaseChanges;
       task?: TaskChanges;
     } = {},
-  ): Promise<boolean> =>
-    hall.recordEvent({ caseNumber, stream, seq: ++seq, at: now(), actor, action, ...extra });
+  ): Promise<string> => {
+    // The number is taken now, before any await, so a handler running meanwhile cannot take it;
+    // the event's key (stream#seq) also keys the documents and notifications it causes.
+    const n = ++seq;
+    return hall
+      .recordEvent({ caseNumber, stream, seq: n, at: now(), actor, action, ...extra })
+      .then(() => `${stream}#${n}`);
+  };
 
   const fee = new Fee({
     caseNumber,
@@ -169,7 +175,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     });
     const due = await clock.compute();
     if (due.promisedDueAt) upsertSearchAttributes({ DueAt: [new Date(due.promisedDueAt)] });
-    await record(how.action, actor, {
+    const acceptedKey = await record(how.action, actor, {
       caseChanges: {
         status: 'accepted',
         acceptedAt,
@@ -183,7 +189,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         ...(how.action === 'acceptedByLaw' ? { basis: 'LLA art. 32 ¶1 (4)' } : {}),
       },
     });
-    const receiptKey = `${stream}#${seq}`;
+    const receiptKey = acceptedKey;
     const receipt = await hall.issueDocument({ caseNumber, kind: 'receipt', eventKey: receiptKey });
     notices.tell('accepted', receiptKey, receipt.id, { promisedDueAt: due.promisedDueAt });
     if (how.fees && how.fees.length > 0) {
@@ -255,6 +261,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     // people's government); each department's task keeps its own clock besides.
     installClockHandlers({
       clock,
+      caseNumber,
       extension: item.extension ?? null,
       isOpen: () => status === 'accepted',
       now,
@@ -294,11 +301,10 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     async (req) => {
       setStatus('correctionRequested');
       missing = [...req.missing];
-      await record('correctionRequested', req.actor, {
+      const key = await record('correctionRequested', req.actor, {
         caseChanges: { status, missingMaterials: missing },
         details: { missing },
       });
-      const key = `${stream}#${seq}`;
       const notice = await hall.issueDocument({
         caseNumber,
         kind: 'correctionNotice',
@@ -353,7 +359,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     async (req) => {
       setStatus('refusedToAccept');
       outcome = 'refusedToAccept';
-      await record('refusedToAccept', req.actor, {
+      const key = await record('refusedToAccept', req.actor, {
         caseChanges: {
           status,
           outcome,
@@ -363,7 +369,6 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
           closedAt: now(),
         },
       });
-      const key = `${stream}#${seq}`;
       const notice = await hall.issueDocument({ caseNumber, kind: 'refusalNotice', eventKey: key });
       notices.tell('refusedToAccept', key, notice.id, { reasons: req.reasons });
       return view();
@@ -384,10 +389,10 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     async (req) => {
       setStatus('withdrawn');
       outcome = 'withdrawn';
-      await record('withdrawn', req.actor, {
+      const withdrawnKey = await record('withdrawn', req.actor, {
         caseChanges: { status, outcome, reasons: req.reasons, closedAt: now() },
       });
-      notices.tell('withdrawn', `${stream}#${seq}`);
+      notices.tell('withdrawn', withdrawnKey);
       await cancelOpenTasks('the applicant withdrew the application');
       return view();
     },
@@ -423,7 +428,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     setStatus('concluded');
     outcome = result;
     const closes = result !== 'approved';
-    await record('concluded', actor, {
+    const key = await record('concluded', actor, {
       caseChanges: {
         status,
         outcome,
@@ -433,7 +438,6 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       },
     });
     const kind = result === 'approved' ? 'approvalNotice' : 'denialDecision';
-    const key = `${stream}#${seq}`;
     const decision = await hall.issueDocument({ caseNumber, kind, eventKey: key });
     if (result === 'approved') {
       notices.tell('approved', key, decision.id);
@@ -521,12 +525,12 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
   }
 
   // Submission: the register row comes first, so the API can answer with the case at once.
-  await record('submitted', input.submittedBy, {
+  const submittedKey = await record('submitted', input.submittedBy, {
     newCase: input,
     details: { materials: input.materials, source: input.source },
   });
   registered = true;
-  notices.tell('submitted', `${stream}#${seq}`);
+  notices.tell('submitted', submittedKey);
   const lapse = watchIntakeLapse();
 
   // Intake is over when the case is refused, withdrawn, or accepted with its receipt issued.

@@ -8,6 +8,7 @@ import type { Actor, CaseChanges, ClockDue, TaskChanges, WarningLevel } from '..
 import { SYSTEM_ACTOR } from '../lib/case/model';
 import type { Limit } from '../lib/catalog/types';
 import type { ErrorCode } from '../lib/errors';
+import { hall } from './activities';
 import type { Clock } from './clock';
 import {
   calendarChangedSignal,
@@ -35,7 +36,7 @@ export type ClockRecorder = (
     dueChanges?: DueChanges;
     warningLevel?: WarningLevel;
   },
-) => Promise<boolean>;
+) => Promise<string>;
 
 /** The due fields an event writes on the task row, the case row, or both. */
 export type DueChanges = Pick<
@@ -46,6 +47,9 @@ export type DueChanges = Pick<
 /** What the handlers need to know about the clock's owner. */
 export interface ClockOwner {
   clock: Clock;
+  caseNumber: string;
+  /** The task whose clock this is; undefined for a whole joint case. */
+  taskCode?: string;
   /** The extension the law allows (null: none) and who approves it. */
   extension: (Limit & { approver: 'headOfOrgan' | 'headOfGovernment' }) | null;
   /** The department a task belongs to; undefined for a whole joint case. */
@@ -95,9 +99,22 @@ export function installClockHandlers(owner: ClockOwner): void {
     async ({ actor, days, reason }) => {
       clock.extensionDays = days;
       const due = await clock.compute();
-      await owner.record('extended', actor, {
-        details: { days, unit: owner.extension!.unit, reason, ...dueChangesOf(due) },
-        dueChanges: dueChangesOf(due),
+      const details = {
+        days,
+        unit: owner.extension!.unit,
+        reason,
+        ...dueChangesOf(due),
+        approver: owner.extension!.approver,
+        taskCode: owner.taskCode,
+        department: owner.department,
+      };
+      const key = await owner.record('extended', actor, { details, dueChanges: dueChangesOf(due) });
+      // 延期告知书: the applicant is told the reasons and the new date in writing.
+      await hall.issueDocument({
+        caseNumber: owner.caseNumber,
+        kind: 'extensionNotice',
+        eventKey: key,
+        details,
       });
       return view();
     },
@@ -112,6 +129,8 @@ export function installClockHandlers(owner: ClockOwner): void {
         requireOpen();
         if (clock.extensionDays > 0)
           refuse('extension_not_allowed', 'the limit was extended once already');
+        if (clock.suspended)
+          refuse('invalid_state', 'the clock is suspended: extend after it resumes');
         if (!Number.isInteger(days) || days < 1)
           refuse('validation_failed', 'extend by whole days, at least 1');
         if (days > allowed.days) {
@@ -127,11 +146,25 @@ export function installClockHandlers(owner: ClockOwner): void {
     async ({ actor, procedure, reason, expectedDays }) => {
       clock.suspensions.push({ from: owner.now(), to: null, procedure, reason });
       await clock.compute();
-      await owner.record('suspended', actor, { details: { procedure, reason, expectedDays } });
+      const details = {
+        procedure,
+        reason,
+        expectedDays,
+        taskCode: owner.taskCode,
+        department: owner.department,
+      };
+      const key = await owner.record('suspended', actor, { details });
+      // 特别程序告知书 (LLA art. 45): which procedure, and how long it is expected to take.
+      await hall.issueDocument({
+        caseNumber: owner.caseNumber,
+        kind: 'suspensionNotice',
+        eventKey: key,
+        details,
+      });
       return view();
     },
     {
-      validator: ({ actor, procedure, reason }) => {
+      validator: ({ actor, procedure, reason, expectedDays }) => {
         requireOwnDepartment(actor);
         requireOpen();
         if (clock.suspended) refuse('invalid_state', 'the clock is suspended already');
@@ -139,6 +172,9 @@ export function installClockHandlers(owner: ClockOwner): void {
           refuse('validation_failed', `not a procedure of art. 45: ${procedure}`);
         }
         if (!reason.trim()) refuse('validation_failed', 'a suspension needs its reasons');
+        // Art. 45: the applicant is told in writing how long the procedure is expected to take.
+        if (!expectedDays || expectedDays < 1)
+          refuse('validation_failed', 'give the expected days');
       },
     },
   );
@@ -175,7 +211,22 @@ export function installClockHandlers(owner: ClockOwner): void {
         status: 'awaitingReply',
       };
       urgings.push(urging);
-      await owner.record('urged', actor, { details: { urgingId: urging.id, message, replyBy } });
+      const key = await owner.record('urged', actor, {
+        details: { urgingId: urging.id, message, replyBy },
+      });
+      // 督办通知单, addressed to the department.
+      await hall.issueDocument({
+        caseNumber: owner.caseNumber,
+        kind: 'urgingNotice',
+        eventKey: key,
+        details: {
+          taskCode: owner.taskCode,
+          department: owner.department,
+          message,
+          replyBy,
+          urgedBy: actor.id,
+        },
+      });
       void escalateUnanswered(urging);
       return { ...urging };
     },

@@ -64,19 +64,24 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
       details?: RegisterEvent['details'];
       caseChanges?: CaseChanges;
     },
-  ): Promise<boolean> =>
-    hall.recordEvent({
-      caseNumber,
-      stream,
-      seq: ++seq,
-      at: now(),
-      actor,
-      action,
-      taskCode: task.code,
-      details: extra.details,
-      task: { taskCode: task.code, ...extra.task },
-      caseChanges: extra.caseChanges,
-    });
+  ): Promise<string> => {
+    // Numbered now, before any await: the key (stream#seq) also keys its documents and notices.
+    const n = ++seq;
+    return hall
+      .recordEvent({
+        caseNumber,
+        stream,
+        seq: n,
+        at: now(),
+        actor,
+        action,
+        taskCode: task.code,
+        details: extra.details,
+        task: { taskCode: task.code, ...extra.task },
+        caseChanges: extra.caseChanges,
+      })
+      .then(() => `${stream}#${n}`);
+  };
 
   /** A task that is the whole case writes its dates and warnings on the case row too. */
   const caseShare = (changes: CaseChanges): CaseChanges | undefined =>
@@ -100,19 +105,21 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
 
   installClockHandlers({
     clock,
+    caseNumber,
+    taskCode: task.code,
     extension: task.extension,
     department: task.department,
     isOpen: () => status === 'open',
     now,
     record: async (action, actor, extra) => {
-      const applied = await record(action, actor, {
+      const key = await record(action, actor, {
         details: extra.details,
         ...writeDue(extra.dueChanges),
       });
       // The applicant is told when the clock stops, runs again, or is extended.
       if (action === 'suspended' || action === 'resumed' || action === 'extended') {
         const d = extra.details ?? {};
-        notices.tell(action, `${stream}#${seq}`, undefined, {
+        notices.tell(action, key, undefined, {
           promisedDueAt: extra.dueChanges?.promisedDueAt,
           suspensionReason: action === 'suspended' ? String(d.reason ?? '') : undefined,
           extension:
@@ -121,7 +128,7 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
               : undefined,
         });
       }
-      return applied;
+      return key;
     },
   });
 

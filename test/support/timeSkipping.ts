@@ -6,8 +6,8 @@
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { temporal } from '@temporalio/proto';
+import * as proto from '@temporalio/proto';
+import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -18,7 +18,8 @@ import {
 } from '@temporalio/worker';
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HallActivities } from '../../activities';
 import { createCalendarActivities, type ClockRequest } from '../../activities/calendar';
@@ -57,6 +58,7 @@ import { concludeUpdate, registeredUpdate } from '../../workflows/messages';
 import { buildCompany } from './builders';
 
 const repo = path.resolve(__dirname, '..', '..');
+const { temporal } = proto;
 const { EventType } = temporal.api.enums.v1;
 
 /** The Java time-skipping server that scripts/ensure-test-server.sh installs. */
@@ -538,10 +540,7 @@ export async function taskInputOf(handle: TaskHandle): Promise<TaskInput> {
 export async function acceptedUpdates(handle: WorkflowHandle): Promise<string[]> {
   const history = await handle.fetchHistory();
   return (history.events ?? [])
-    .map(
-      (e: temporal.api.history.v1.IHistoryEvent) =>
-        e.workflowExecutionUpdateAcceptedEventAttributes,
-    )
+    .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes)
     .filter((a) => a != null)
     .map((a) => a.acceptedRequest?.input?.name ?? '');
 }
@@ -618,6 +617,33 @@ export async function replayAll(
   return replayed;
 }
 
+// A history file is Temporal's JSON form of the History message (what the CLI and the SDK's
+// historyToJSON write). The SDK's own helpers fail in this install ("type must be a Type"):
+// @temporalio/common and @temporalio/proto each carry a copy of protobufjs, and the JSON code of
+// the one does not know the types of the other. The protobufjs of @temporalio/proto is used here.
+type History = proto.temporal.api.history.v1.IHistory;
+const protojson = createRequire(require.resolve('@temporalio/proto'))(
+  'protobufjs/ext/protojson',
+) as {
+  toJson(type: unknown, message: unknown): unknown;
+  fromJson(type: unknown, json: unknown, options: { ignoreUnknownFields: boolean }): unknown;
+};
+const historyType = (
+  patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }
+).lookupType('temporal.api.history.v1.History');
+
+/** A history as the JSON text of a history file. */
+export function historyToJson(history: History): string {
+  const message = temporal.api.history.v1.History.fromObject(history);
+  return `${JSON.stringify(protojson.toJson(historyType, message), null, 2)}\n`;
+}
+
+/** A history file read back, ready for Worker.runReplayHistory. */
+export function readHistoryFile(fileName: string): History {
+  const json: unknown = JSON.parse(readFileSync(path.join(HISTORIES_DIR, fileName), 'utf8'));
+  return protojson.fromJson(historyType, json, { ignoreUnknownFields: true }) as History;
+}
+
 /**
  * Saves a workflow's history under HISTORIES_DIR when the run is a recording one
  * (RECORD_HISTORIES=1); see test/workflows/replay.test.ts.
@@ -625,8 +651,7 @@ export async function replayAll(
 export async function saveHistory(handle: WorkflowHandle, fileName: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  const history = await handle.fetchHistory();
-  writeFileSync(path.join(HISTORIES_DIR, fileName), `${historyToJSON(history)}\n`);
+  writeFileSync(path.join(HISTORIES_DIR, fileName), historyToJson(await handle.fetchHistory()));
 }
 
 // ---------------------------------------------------------------------------------------------
