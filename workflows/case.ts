@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -449,6 +450,10 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
 
   /** Cancels every task not yet concluded: running children by signal, waiting ones here. */
   async function cancelOpenTasks(reason: string): Promise<void> {
+    // Before acceptance no task was planned, so there is nothing to cancel. Cases started by
+    // the first version recorded a cancellation per task even then; `patched` keeps their
+    // histories replaying as they were.
+    if (acceptedAt === undefined && patched('withdrawal-before-acceptance-cancels-nothing')) return;
     for (const slot of tasks.values()) {
       if (slot.status === 'open') {
         slot.status = 'cancelled';

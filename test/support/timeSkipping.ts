@@ -645,13 +645,18 @@ export function readHistoryFile(fileName: string): History {
 }
 
 /**
- * Saves a workflow's history under HISTORIES_DIR when the run is a recording one
- * (RECORD_HISTORIES=1); see test/workflows/replay.test.ts.
+ * Saves a workflow's history as `<name>-<version>.json` under HISTORIES_DIR when the run records
+ * one (RECORD_HISTORIES=v1, v2, ...; see test/workflows/replay.test.ts). A file already there is
+ * never overwritten: it is the record of cases that may still be running.
  */
-export async function saveHistory(handle: WorkflowHandle, fileName: string): Promise<void> {
-  if (process.env.RECORD_HISTORIES !== '1') return;
+export async function saveHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  const version = process.env.RECORD_HISTORIES;
+  if (!version) return;
+  if (!/^v\d+$/.test(version)) throw new Error(`RECORD_HISTORIES=${version}: use v1, v2, ...`);
+  const file = path.join(HISTORIES_DIR, `${name}-${version}.json`);
+  if (existsSync(file)) throw new Error(`${file} exists: a recorded history is kept as it is`);
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  writeFileSync(path.join(HISTORIES_DIR, fileName), historyToJson(await handle.fetchHistory()));
+  writeFileSync(file, historyToJson(await handle.fetchHistory()));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -255,7 +255,7 @@ test.serial(
           ['denialDecision', `${caseNumber}#${concluded.seq}`],
         ],
       );
-      await saveHistory(handle, 'case-joint-deny-v1.json');
+      await saveHistory(handle, 'case-joint-deny');
     });
   },
 );

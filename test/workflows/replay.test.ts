@@ -11,17 +11,17 @@
  * v1 is the code of commit 0625c1e, the last one before the statutory clock (timers, warnings,
  * the art. 32 lapse) and department delivery entered the workflows.
  *
- * To record the histories of a version (keep the older files: cases of every version that may
- * still be running must replay):
+ * To record the histories of a version vN (the older files stay: cases of every version that
+ * may still be running must replay; saveHistory never overwrites one):
  *   git worktree add /tmp/onedoor-rec <commit>       # the version to record
  *   cd /tmp/onedoor-rec && ln -s <repo>/node_modules node_modules && ln -s <repo>/.tools .tools
  *   cp <repo>/test/support/timeSkipping.ts test/support/
  *   cp <repo>/test/workflows/{case,joint}.test.ts test/workflows/
  *   # drop from timeSkipping.ts the fakes of activities that version does not have yet
- *   RECORD_HISTORIES=1 npx ava test/workflows/case.test.ts test/workflows/joint.test.ts
- *   cp test/workflows/histories/*.json <repo>/test/workflows/histories/   # renamed -vN
- *   git worktree remove /tmp/onedoor-rec
- * and add a test below for each new file.
+ *   RECORD_HISTORIES=vN npx ava test/workflows/case.test.ts test/workflows/joint.test.ts
+ *   cp test/workflows/histories/*-vN.json <repo>/test/workflows/histories/
+ *   cd <repo> && git worktree remove /tmp/onedoor-rec
+ * then add a test below for each new file.
  */
 import { Worker } from '@temporalio/worker';
 import test from 'ava';
