@@ -1,4 +1,6 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { isValidCreditCode, isValidIdentityNumber } from '../lib/identity';
 
 // Check digits worked out by hand. 11010519491231002X: weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
@@ -25,7 +27,11 @@ test('a credit code with the right check character is valid, one with another is
 });
 
 test('every applicant of the reference batch has valid identifiers', (t) => {
-  const apps = require('../data/applications.json').applications as {
+  const apps = (
+    JSON.parse(readFileSync(path.join(__dirname, '..', 'data', 'applications.json'), 'utf8')) as {
+      applications: unknown;
+    }
+  ).applications as {
     applicant: {
       idNumber?: string;
       creditCode?: string;

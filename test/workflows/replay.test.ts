@@ -32,15 +32,17 @@ async function replay(fileName: string): Promise<void> {
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, fileName);
 }
 
-// BUG (workflows/case.ts, not replay-safe): since commit 6cf4c91 the case workflow starts
-// watchIntakeLapse() right after registration, and its first step schedules computeDeadline in
-// the workflow task where v1 only completed the `registered` update. A v1 case still running
-// when the new code is deployed fails its next workflow task with TMPRL1100 "Activity machine
-// does not handle this event: WorkflowExecutionUpdateCompleted" (event 12 here, 15 in the
-// joint file) and stays stuck. The department task's new warning timers and delivery activity
-// have the same problem for v1 tasks. Fix: put each new command behind `patched('<id>')` (or
-// run v1 cases out on a v1 worker before switching); these two tests then pass: make them
-// plain `test` again.
+// BUG (workflows/case.ts and departmentTask.ts, not replay-safe): since commit 6cf4c91 the case
+// workflow starts watchIntakeLapse() right after registration, and its first step schedules
+// computeDeadline in the workflow task where v1 only completed the `registered` update. A v1
+// case still running when the new code is deployed fails its next workflow task with TMPRL1100
+// "Activity machine does not handle this event: WorkflowExecutionUpdateCompleted" (event 12
+// here, 15 in the joint file) and stays stuck. A v1 department task fails the same way (checked
+// by hand on a recorded v1 task history): its delivery activity, added after taskOpened, takes
+// the activity id the v1 conclusion had ("Activity id of scheduled event '3' does not match
+// activity id of activity command '4'"). Fix: put each new command behind `patched('<id>')` (or
+// run v1 cases out on a v1 worker before switching); these tests then pass: make them plain
+// `test` again.
 test.failing('a promised case recorded on v1 replays with the current workflow code', async (t) => {
   await t.notThrowsAsync(replay('case-promised-v1.json'));
 });
