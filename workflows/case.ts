@@ -458,7 +458,11 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       if (slot.status === 'open') {
         slot.status = 'cancelled';
         const child = getExternalWorkflowHandle(taskWorkflowId(caseNumber, slot.spec.code));
-        await child.signal(cancelTaskSignal, { reason });
+        try {
+          await child.signal(cancelTaskSignal, { reason });
+        } catch {
+          // The task finished in the same instant: its own result stands and arrives as usual.
+        }
       } else if (slot.starting) {
         slot.cancelRequested = reason;
       } else if (slot.status === 'waiting') {
