@@ -35,15 +35,31 @@ npx tsc --noEmit -p . >&2
 
 log "tests (ava)..."
 out="$DATA_DIR/ava-last.log"
+: >"$out"
+status=0
+# The time-skipping workflow tests run apart, one file at a time: the Java test server is
+# sensitive to a loaded machine, and two of them beside the rest of the suite can stall.
+# Each run is bounded, so a hang fails the suite instead of holding CI until its hard limit.
 set +e
-npx ava "$@" 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
+if [[ $# -gt 0 ]]; then
+  timeout 45m npx ava "$@" 2>&1 | tee -a "$out"
+  status=${PIPESTATUS[0]}
+else
+  timeout 40m npx ava 'test/*.test.ts' 'api/**/*.test.ts' 'lib/**/*.test.ts' 'cli/**/*.test.ts' 2>&1 | tee -a "$out"
+  status=${PIPESTATUS[0]}
+  timeout 15m npx ava 'test/workflows/**/*.test.ts' --concurrency 1 2>&1 | tee -a "$out"
+  second=${PIPESTATUS[0]}
+  [[ "$status" -ne 0 ]] || status=$second
+fi
 set -e
 # One plain closing line, whatever ava's own wording: "N passed, N failed".
-passed=$(grep -Eo '([0-9]+) tests? passed' "$out" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
-failed=$(grep -Eo '([0-9]+) tests? failed' "$out" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
-skipped=$(grep -Eo '([0-9]+) tests? skipped' "$out" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
-known=$(grep -Eo '([0-9]+) known failures?' "$out" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
+# Only ava's own summary lines count (not the per-TZ child runs a test logs).
+sum() { grep -E "^[[:space:]]*[0-9]+ $1[[:space:]]*$" "$out" | awk '{ n += $1 } END { print n + 0 }'; }
+passed=$(sum 'tests? passed')
+failed=$(sum 'tests? failed')
+skipped=$(sum 'tests? skipped')
+known=$(sum 'known failures?')
+passed=${passed:-0}; failed=${failed:-0}; skipped=${skipped:-0}; known=${known:-0}
 if [[ "$status" -ne 0 && "$failed" -eq 0 ]]; then failed=1; fi
 echo "ava: $passed passed, $failed failed, $skipped skipped"
 [[ "$known" -eq 0 ]] || echo "($known known failure(s) marked test.failing: see the issue notes)"
