@@ -71,6 +71,26 @@ function checkIdentity(body: z.infer<typeof submitBody>): FieldProblem[] {
 }
 
 /**
+ * Starts the workflow of a case under its number, with the search attributes the hall lists
+ * cases by. A number already held by a workflow is refused (WorkflowExecutionAlreadyStartedError).
+ */
+export function startCaseWorkflow(temporal: Client, taskQueue: string, input: CaseInput) {
+  return temporal.workflow.start('caseWorkflow', {
+    workflowId: input.caseNumber,
+    taskQueue,
+    args: [input],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    searchAttributes: {
+      CaseNumber: [input.caseNumber],
+      ItemCode: [input.item.code],
+      // The lead department; each task workflow carries its own department.
+      Department: [input.item.department],
+      CaseStatus: ['submitted'],
+    },
+  });
+}
+
+/**
  * Submits an application: validates everything first, so a refused submission leaves nothing
  * behind, then takes a case number and starts the case workflow under it. Answers once the
  * workflow has written the case to the register.
@@ -131,19 +151,7 @@ export async function submitCase(
     const caseNumber = `${deps.caseNumberPrefix}-${day}-${String(sequence).padStart(5, '0')}`;
     const input: CaseInput = { caseNumber, ...base };
     try {
-      const handle = await deps.temporal.workflow.start('caseWorkflow', {
-        workflowId: caseNumber,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        searchAttributes: {
-          CaseNumber: [caseNumber],
-          ItemCode: [item.code],
-          // The lead department; each task workflow carries its own department.
-          Department: [item.department],
-          CaseStatus: ['submitted'],
-        },
-      });
+      const handle = await startCaseWorkflow(deps.temporal, deps.taskQueue, input);
       return await handle.executeUpdate(registeredUpdate);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 20) throw err;

@@ -1,8 +1,4 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdReusePolicy,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Catalog } from '../../lib/catalog/types';
 import { taskWorkflowId, type Actor, type CaseInput } from '../../lib/case/model';
 import { DomainError } from '../../lib/errors';
@@ -16,7 +12,7 @@ import {
   resumeUpdate,
   suspendUpdate,
 } from '../../workflows/messages';
-import { snapshotItem } from '../cases/submit';
+import { snapshotItem, startCaseWorkflow } from '../cases/submit';
 
 /** The hall's number of a case run in a department's own system: derived, so every resend agrees. */
 export function hallCaseNumberOf(department: string, departmentCaseNumber: string): string {
@@ -67,18 +63,7 @@ export function exchangeHooks(deps: ExchangeHookDeps): ExchangeHooks {
       payByDays: deps.payByDays,
     };
     try {
-      await deps.temporal.workflow.start('caseWorkflow', {
-        workflowId: caseNumber,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        searchAttributes: {
-          CaseNumber: [caseNumber],
-          ItemCode: [item.code],
-          Department: [item.department],
-          CaseStatus: ['submitted'],
-        },
-      });
+      await startCaseWorkflow(deps.temporal, deps.taskQueue, input);
     } catch (err) {
       // A resend of the same caseAccepted: the case is already running.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
