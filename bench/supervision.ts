@@ -193,6 +193,7 @@ async function freshDatabase(cleanup: Cleanup, tag: string): Promise<string> {
   const admin = knex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
   cleanup.add('closing the admin connection', () => admin.destroy());
   await admin.raw(`CREATE DATABASE ${name}`);
+  say(`database ${name}`);
   cleanup.add(`dropping ${name}`, () => admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -1283,8 +1284,15 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
   const interrupted = () => {
     void cleanup.run().finally(() => process.exit(130));
   };
+  // A connection library that throws from a timer (the gRPC channel of a dev server that went
+  // away) would end the process without the cleanup: the database and server stay behind.
+  const crashed = (err: unknown) => {
+    console.error('supervision bench: crashed:', err);
+    void cleanup.run().finally(() => process.exit(1));
+  };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  process.once('uncaughtException', crashed);
   let ok = true;
   try {
     say(`starting a dev server '${TEMPORAL_NAME}' on ${options.temporalPort}`);
@@ -1306,6 +1314,7 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
     await cleanup.run();
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
+    process.off('uncaughtException', crashed);
   }
   if (!ok) process.exitCode = 1;
 }

@@ -185,7 +185,6 @@ export async function runHall(argv: string[]): Promise<number> {
   printSummary(results, (id) => leadOf(apps.get(id)!.item));
 
   const dbUrl = new URL(config.DATABASE_URL);
-  dbUrl.password = '';
   process.stdout.write(
     [
       '',
@@ -194,7 +193,7 @@ export async function runHall(argv: string[]): Promise<number> {
       `  a case        curl -H 'Authorization: Bearer dev-supervisor' ${url}/cases/${results.find((r) => r.caseNumber)?.caseNumber ?? ''}`,
       `  supervision   curl -H 'Authorization: Bearer dev-supervisor' ${url}/supervision/cases?level=red`,
       `  Temporal UI   ${config.TEMPORAL_UI_URL}`,
-      `  register      psql ${dbUrl.toString().replace(':@', '@')}   (tables cases, department_tasks, audit_trail)`,
+      `  register      psql ${dbUrl.toString()}   (tables cases, department_tasks, audit_trail)`,
       '',
     ].join('\n'),
   );

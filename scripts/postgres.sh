@@ -122,6 +122,8 @@ port = $PG_PORT
 unix_socket_directories = '$PG_RUN'
 # dev/test cluster: a crash may lose the last transactions, never corrupts
 synchronous_commit = off
+# the test suite runs several halls at once, each with its pools
+max_connections = 300
 "
   if [[ "$(cat "$PGDATA/onedoor.conf" 2>/dev/null)"$'\n' != "$conf" ]]; then
     printf '%s' "$conf" | as_pg tee "$PGDATA/onedoor.conf" >/dev/null
