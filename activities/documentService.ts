@@ -17,6 +17,8 @@ import type { DocumentKind, DocumentService, IssuedDocument, IssueRequest } from
 import { SnapshotCalendar } from './calendarService';
 import type { Limit } from '../lib/catalog/types';
 import type { SuspendingProcedure } from '../workflows/messages';
+import { amountInWords, yuanOf } from '../lib/bank/money';
+import { PaymentLedger } from './payments';
 
 /** The hall's document settings (data/hall.json): seal, telephone, review organ and court. */
 export interface HallSettings {
@@ -45,6 +47,7 @@ const KIND_PREFIX: Record<DocumentKind, string> = {
   extensionNotice: 'YQ',
   suspensionNotice: 'TB',
   urgingNotice: 'DB',
+  paymentNotice: 'JK',
 };
 
 // LLA art. 32 ¶1: (1) no licence is needed for the matter; (2) it is another organ's matter.
@@ -149,7 +152,7 @@ export class RegisterDocumentService implements DocumentService {
     private readonly renderer: PdfRenderer | null,
     private readonly settings: HallSettings,
     private readonly calendar: SnapshotCalendar,
-    private readonly config: Pick<Config, 'PUBLIC_URL' | 'HALL_TIME_ZONE'>,
+    private readonly config: Pick<Config, 'PUBLIC_URL' | 'HALL_TIME_ZONE' | 'BANK_NAME'>,
     private readonly secret: string,
   ) {}
 
@@ -224,7 +227,8 @@ export class RegisterDocumentService implements DocumentService {
    * - suspensionNotice: `{ procedure, reason, expectedDays, unit? }`, procedure one of art. 45's
    *   (SUSPENDING_PROCEDURES), unit 'calendarDays' when absent;
    * - urgingNotice: `{ taskCode?, department?, message, replyBy, urgedBy }`, the department
-   *   being the task's when only taskCode is given, the case's when neither is.
+   *   being the task's when only taskCode is given, the case's when neither is;
+   * - paymentNotice: `{ noticeNumber }`, the rest read from the register's notice of this case.
    * A task's extension or suspension may add `taskCode` or `department`, so that the notice is
    * issued in the name of the task's department and states the task's own limit.
    */
@@ -395,6 +399,37 @@ export class RegisterDocumentService implements DocumentService {
           dueDate: date(due, false) || undefined,
         };
         return this.templates.render('urgingNotice', data);
+      }
+      case 'paymentNotice': {
+        // A notice of another case reads as none: the document is refused as incomplete.
+        const found = await new PaymentLedger(this.runtime.db).notice(
+          detailText(details, 'noticeNumber'),
+        );
+        const notice = found?.caseNumber === record.caseNumber ? found : undefined;
+        const bankName = this.config.BANK_NAME;
+        const data: DocumentDataMap['paymentNotice'] = {
+          ...base,
+          noticeNumber: notice?.noticeNumber ?? '',
+          payer: applicant.name,
+          lines: (notice?.lines ?? []).map((l) => ({
+            name: l.name,
+            basis: l.legalBasis,
+            quantity: `${l.quantity}${l.per}`,
+            amount: `${yuanOf(l.amountFen)}元`,
+          })),
+          totalAmount: notice ? `${yuanOf(notice.amountFen)}元` : '',
+          totalInWords: notice ? amountInWords(notice.amountFen) : '',
+          payByDate: date(notice?.payBy ?? null, false),
+          bankName,
+          paymentMethods: notice
+            ? [
+                `到${bankName}任一营业网点柜台，出示本通知书或告知通知书编号缴纳`,
+                `登录${bankName}网上银行或手机银行，在“非税缴款”中输入通知书编号` +
+                  `${notice.noticeNumber}，核对金额无误后缴纳`,
+              ]
+            : [],
+        };
+        return this.templates.render('paymentNotice', data);
       }
     }
   }

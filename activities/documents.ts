@@ -28,7 +28,8 @@ export type DocumentKind =
   | 'approvalNotice'
   | 'extensionNotice'
   | 'suspensionNotice'
-  | 'urgingNotice';
+  | 'urgingNotice'
+  | 'paymentNotice';
 
 /** A document as issued: its number and where to fetch it. */
 export interface IssuedDocument {

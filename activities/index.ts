@@ -4,19 +4,29 @@ import { createDocumentActivities, type DocumentService } from './documents';
 import { createRegisterActivities } from './register';
 import { createNotifierActivities, type NotifierDeps } from './notifier';
 import { createPaymentActivities, type PaymentActivityDeps } from './payments';
-import { createDepartmentActivities, type DepartmentEndpoints } from './departments';
+import { createRearmActivities, type ClockSignaller } from './rearm';
+import {
+  createDepartmentActivities,
+  registerTaskContext,
+  type DepartmentEndpoints,
+  type DepartmentExchangeDeps,
+} from './departments';
 
 /** The outside systems the hall's activities talk to; tests pass fakes, production real ones. */
 export interface ActivityDeps {
   store: RegisterStore;
   calendar: CalendarService;
   documents: DocumentService;
-  /** Webhook URL per department with its own system; the others use the hall inbox. */
+  /** Endpoint per department with its own system; the others use the hall inbox. */
   departmentEndpoints?: DepartmentEndpoints;
+  /** The XML exchange the tasks go out by (without it every department uses the inbox). */
+  exchange?: Omit<DepartmentExchangeDeps, 'taskContext'>;
   /** What the applicant notifications need (mailer and SMS gateway may each be off). */
   notifier: NotifierDeps;
   /** The bank, for the fees of the items that carry them. */
   payments: PaymentActivityDeps;
+  /** How a calendar re-arm signals a clock (default: through the worker's client). */
+  signalClock?: ClockSignaller;
 }
 
 /** Builds every activity of the hall over its dependencies. */
@@ -25,9 +35,13 @@ export function createActivities(deps: ActivityDeps) {
     ...createRegisterActivities(deps.store),
     ...createCalendarActivities(deps.calendar),
     ...createDocumentActivities(deps.documents),
-    ...createDepartmentActivities(deps.departmentEndpoints ?? {}),
+    ...createDepartmentActivities(
+      deps.departmentEndpoints ?? {},
+      deps.exchange && { ...deps.exchange, taskContext: registerTaskContext(deps.store) },
+    ),
     ...createNotifierActivities(deps.notifier),
     ...createPaymentActivities(deps.payments),
+    ...createRearmActivities({ store: deps.store, signalClock: deps.signalClock }),
   };
 }
 

@@ -27,7 +27,19 @@ import {
   type DeliveryReport,
   type SmsGateway,
 } from '../lib/notify/smsGateway';
+import {
+  parseStaffContacts,
+  STAFF_NOTIFICATION_STEPS,
+  staffRecipientsOf,
+  type DutyContact,
+  type StaffDirectory,
+  type StaffNotificationStep,
+  type StaffRecipient,
+} from '../lib/notify/staffContacts';
+import { dateInZone, workingDaysBetween, type CalendarSnapshot } from '../lib/calendar';
 import type { CaseRecord, RegisterStore } from '../lib/store';
+import { yuanOf } from '../lib/bank/money';
+import { SnapshotCalendar } from './calendarService';
 import { formatChineseDate, type HallSettings } from './documentService';
 
 /** Every step of a case the applicant is told of. */
@@ -44,6 +56,9 @@ export const NOTIFICATION_STEPS = [
   'readyToCollect',
   'withdrawn',
   'taskConcluded',
+  'paymentNotice',
+  'paymentReminder',
+  'taskMaterialsRequested',
 ] as const;
 
 /** A step of a case the applicant is told of (taskConcluded: one department of a joint case). */
@@ -79,6 +94,8 @@ export interface NotificationDetails {
   department?: string;
   taskTitle?: string;
   decision?: 'approve' | 'deny';
+  /** Names of the materials a department asks for on its task (taskMaterialsRequested). */
+  requestedMaterials?: string[];
 }
 
 /** One step of a case to tell the applicant of. */
@@ -119,6 +136,44 @@ export interface NotifyResult {
   skipped: SkippedChannel[];
 }
 
+/**
+ * One statutory-time event to tell staff of (电子监察): a warning level of a clock, an urging
+ * of a department, or an urging left unanswered. STAFF_ROUTING says who is told.
+ */
+export interface StaffNotifyRequest {
+  caseNumber: string;
+  step: StaffNotificationStep;
+  /** Stable across retries and replays: the register event's stream and seq. */
+  eventKey: string;
+  /** The department whose task it is; a joint case's own clock names its lead department. */
+  department?: string;
+  taskCode?: string;
+  taskTitle?: string;
+  /** The moment warned of (ISO): the promised due moment, or the statutory one for red. */
+  dueAt?: string;
+  /** An urging's reply deadline (ISO) (urged, urgingEscalated). */
+  replyBy?: string;
+  /** The supervisor's words (urged); e-mail only, never in an SMS. */
+  message?: string;
+}
+
+/** A party that could not be told, and why (recorded in the register as a failed row). */
+export interface UnaddressedParty {
+  party: string;
+  channel: NotificationChannel;
+  /** noContact: none on file in staffContacts; channelOff: the hall runs without its channel. */
+  reason: 'noContact' | 'channelOff';
+}
+
+/** What notifyStaff did, per party and channel. */
+export interface StaffNotifyResult {
+  caseNumber: string;
+  eventKey: string;
+  step: StaffNotificationStep;
+  notifications: (SentNotification & { party: string })[];
+  unaddressed: UnaddressedParty[];
+}
+
 /** The logger the notifier writes to (pino's shape). */
 export type NotifierLog = Pick<pino.Logger, 'info' | 'warn'>;
 
@@ -133,8 +188,17 @@ export interface NotifierDeps {
   timeZone?: string;
   /** Name in the SMS signature and under e-mails; HALL_NAME by default. */
   hallName?: string;
-  /** Settings the messages name: telephone, collection place and hours, review organ, court. */
-  hall?: Partial<HallSettings>;
+  /**
+   * Settings the messages name: telephone, collection place and hours, review organ, court; and
+   * data/hall.json's `staffContacts`, unless `staffContacts` is given.
+   */
+  hall?: Partial<HallSettings> & { staffContacts?: unknown };
+  /** Who is told of warnings and urgings; by default hall.staffContacts, else nobody. */
+  staffContacts?: StaffDirectory;
+  /** The working-day calendar staff messages count lateness on; the register's by default. */
+  calendar?: { snapshot(): Promise<CalendarSnapshot> };
+  /** The present moment of a message (tests fix it); the system clock by default. */
+  now?: () => Date;
   /** Folder of `<step>.<channel>.hbs`; templates/notifications by default. */
   templatesDir?: string;
 }
@@ -147,6 +211,8 @@ export interface NotificationRecord {
   step: NotificationStep;
   channel: NotificationChannel;
   recipient: string;
+  /** Who the recipient is: `applicant`, `department:<code>`, `supervisor:<id>`, `leadership:…`. */
+  recipientParty: string;
   clientReference: string;
   providerReference: string | null;
   status: NotificationStatus;
@@ -172,14 +238,18 @@ export function notificationReferenceOf(
   eventKey: string,
   channel: NotificationChannel,
   recipient: string,
+  party = 'applicant',
 ): string {
-  // A JSON array, so no choice of separator can make two keys collide.
-  const key = JSON.stringify([caseNumber, eventKey, channel, recipient]);
+  // A JSON array, so no choice of separator can make two keys collide; an applicant's key keeps
+  // the four parts it was first made of.
+  const parts = [caseNumber, eventKey, channel, recipient];
+  const key = JSON.stringify(party === 'applicant' ? parts : [...parts, party]);
   return createHash('sha256').update(key).digest('hex').slice(0, 32);
 }
 
-/** A recipient as staff see it: 138****0004, o****@example.com. */
+/** A recipient as staff see it: 138****0004, o****@example.com ('' for none on file). */
 export function maskRecipient(channel: NotificationChannel, recipient: string): string {
+  if (recipient === '') return '';
   if (channel === 'sms') return recipient.replace(/(\d{3})\d{4}(\d{4})$/, '$1****$2');
   const [local, domain] = recipient.split('@');
   return `${local.slice(0, 1)}****@${domain ?? ''}`;
@@ -242,11 +312,14 @@ export class NotificationLedger {
   async open(entry: {
     caseNumber: string;
     eventKey: string;
-    step: NotificationStep;
+    step: NotificationStep | StaffNotificationStep;
     channel: NotificationChannel;
     recipient: string;
+    recipientParty?: string;
     clientReference: string;
     segments: number | null;
+    /** A notification that cannot be sent at all: recorded failed at once, with the reason. */
+    unaddressed?: string;
   }): Promise<void> {
     await this.db('notifications')
       .insert({
@@ -255,8 +328,10 @@ export class NotificationLedger {
         step: entry.step,
         channel: entry.channel,
         recipient: entry.recipient,
+        recipient_party: entry.recipientParty ?? 'applicant',
         client_reference: entry.clientReference,
         segments: entry.segments,
+        ...(entry.unaddressed ? { status: 'failed', last_error: entry.unaddressed } : {}),
       })
       .onConflict()
       .ignore();
@@ -381,6 +456,7 @@ const DOCUMENT_TITLES: Record<string, string> = {
   refusalNotice: '不予受理通知书',
   denialDecision: '不予许可决定书',
   approvalNotice: '准予许可决定书',
+  paymentNotice: '缴款通知书',
 };
 
 const UNIT_NAMES = { workingDays: '个工作日', calendarDays: '日' } as const;
@@ -401,7 +477,7 @@ export class NotificationTemplates {
   static load(dir = path.join(TEMPLATE_DIR, 'notifications')): NotificationTemplates {
     const hbs = Handlebars.create();
     const compiled = new Map<string, HandlebarsTemplateDelegate<Record<string, unknown>>>();
-    for (const step of NOTIFICATION_STEPS) {
+    for (const step of [...NOTIFICATION_STEPS, ...STAFF_NOTIFICATION_STEPS]) {
       for (const channel of CHANNELS) {
         const source = readFileSync(path.join(dir, `${step}.${channel}.hbs`), 'utf8');
         const template = hbs.compile<Record<string, unknown>>(source, {
@@ -418,7 +494,7 @@ export class NotificationTemplates {
 
   /** Renders one step's message for one channel from the view of the case. */
   render(
-    step: NotificationStep,
+    step: NotificationStep | StaffNotificationStep,
     channel: NotificationChannel,
     view: Record<string, unknown>,
   ): RenderedMessage {
@@ -504,6 +580,9 @@ export function createNotifierActivities(deps: NotifierDeps) {
       suspensionReason: textOf(d.suspensionReason),
       extension: extension ? `${extension.days}${UNIT_NAMES[extension.unit]}` : undefined,
       taskTitle: textOf(d.taskTitle),
+      requestedMaterials: Array.isArray(d.requestedMaterials)
+        ? d.requestedMaterials.map(String)
+        : [],
       taskDepartment: taskDepartment ? (departments.get(taskDepartment) ?? taskDepartment) : '',
       approved: d.decision === 'approve',
       collectionPlace: deps.hall?.collectionPlace,
@@ -511,6 +590,10 @@ export function createNotifierActivities(deps: NotifierDeps) {
       reviewOrgan: deps.hall?.reviewOrgan,
       court: deps.hall?.court,
       attachmentName: attachment ? attachment.filename.replace(/\.[a-z]+$/, '') : undefined,
+      // A fee's notice and its reminder (paymentNotice, paymentReminder).
+      noticeNumber: textOf(d.noticeNumber),
+      amount: Number.isSafeInteger(d.amountFen) ? `${yuanOf(d.amountFen as number)}元` : undefined,
+      payByDate: date(d.payBy),
     };
   }
 
@@ -539,17 +622,21 @@ export function createNotifierActivities(deps: NotifierDeps) {
   }
 
   async function deliver(
-    req: NotifyRequest,
+    req: Pick<NotifyRequest, 'caseNumber' | 'eventKey'> & {
+      step: NotificationStep | StaffNotificationStep;
+    },
     channel: NotificationChannel,
     recipient: string,
     message: RenderedMessage,
     attachment: MailAttachment | undefined,
+    party = 'applicant',
   ): Promise<SentNotification> {
     const clientReference = notificationReferenceOf(
       req.caseNumber,
       req.eventKey,
       channel,
       recipient,
+      party,
     );
     const segments = channel === 'sms' ? segmentsOf(message.text) : undefined;
     await ledger.open({
@@ -558,6 +645,7 @@ export function createNotifierActivities(deps: NotifierDeps) {
       step: req.step,
       channel,
       recipient,
+      recipientParty: party,
       clientReference,
       segments: segments ?? null,
     });
@@ -603,6 +691,110 @@ export function createNotifierActivities(deps: NotifierDeps) {
       log.info({ ...fields, duplicate }, 'notification handed to the provider');
     }
     return { channel, status: result.status, clientReference, segments, sentNow: result.sentNow };
+  }
+
+  const staffContacts = deps.staffContacts ?? parseStaffContacts(deps.hall?.staffContacts);
+  const clockNow = deps.now ?? ((): Date => new Date());
+  let ownCalendar: SnapshotCalendar | undefined;
+  // The register's calendar, built on first use and rebuilt when its overrides change.
+  async function calendarSnapshot(): Promise<CalendarSnapshot> {
+    if (deps.calendar) return deps.calendar.snapshot();
+    ownCalendar ??= new SnapshotCalendar(
+      () => store.listCalendarOverrides(),
+      timeZone,
+      () => store.calendarOverridesStamp(),
+    );
+    await ownCalendar.refresh();
+    return ownCalendar.snapshot();
+  }
+
+  // What a staff message may name: the case number, the item, the task, its dates. Nothing of
+  // the applicant: staff look the case up in the register.
+  async function staffViewOf(
+    req: StaffNotifyRequest,
+    record: CaseRecord,
+    department: string,
+  ): Promise<Record<string, unknown>> {
+    const item = (await db('items').where({ code: record.itemCode }).first('name')) as
+      { name: string } | undefined;
+    const dept = (await db('departments').where({ code: department }).first('name')) as
+      { name: string } | undefined;
+    let late: number | undefined;
+    if (typeof req.dueAt === 'string' && !Number.isNaN(Date.parse(req.dueAt))) {
+      // Counted like the supervision list: working days after the due day, up to today.
+      const snapshot = await calendarSnapshot();
+      const dueDay = dateInZone(new Date(req.dueAt), timeZone);
+      late = workingDaysBetween(snapshot, dueDay, dateInZone(clockNow(), timeZone));
+    }
+    return {
+      hallName,
+      complaintPhone: deps.hall?.complaintPhone ?? '12345',
+      caseNumber: record.caseNumber,
+      itemName: item?.name ?? record.itemCode,
+      departmentName: dept?.name ?? department,
+      taskTitle: textOf(req.taskTitle),
+      dueDate: date(req.dueAt),
+      daysLate: late !== undefined && late > 0 ? late : undefined,
+      daysLeft: late !== undefined && late < 0 ? -late : undefined,
+      replyByDate:
+        typeof req.replyBy === 'string'
+          ? formatChineseDate(req.replyBy, timeZone, true)
+          : undefined,
+      urgingMessage: textOf(req.message),
+      sentDate: date(clockNow().toISOString()),
+    };
+  }
+
+  // The channels a staff contact is reached on: those it has on file that the hall runs.
+  function addressesOf(contact: DutyContact): {
+    reachable: { channel: NotificationChannel; address: string }[];
+    off: { channel: NotificationChannel; address: string }[];
+  } {
+    const all: { channel: NotificationChannel; address: string }[] = [];
+    if (contact.mobile) all.push({ channel: 'sms', address: toE164(contact.mobile) });
+    if (contact.email) all.push({ channel: 'email', address: contact.email });
+    const isOn = (c: NotificationChannel): boolean =>
+      (c === 'sms' ? deps.sms : deps.mailer) !== null;
+    return {
+      reachable: all.filter((a) => isOn(a.channel)),
+      off: all.filter((a) => !isOn(a.channel)),
+    };
+  }
+
+  // A party nobody can be told at: one failed row, so supervisors see it in the failed list.
+  async function recordUnaddressed(
+    req: StaffNotifyRequest,
+    recipient: StaffRecipient,
+    channel: NotificationChannel,
+    address: string,
+    reason: UnaddressedParty['reason'],
+  ): Promise<UnaddressedParty> {
+    const why =
+      reason === 'noContact'
+        ? `unaddressed: no contact for ${recipient.party} in staffContacts (data/hall.json)`
+        : `unaddressed: the hall runs without ${channel}`;
+    await ledger.open({
+      caseNumber: req.caseNumber,
+      eventKey: req.eventKey,
+      step: req.step,
+      channel,
+      recipient: address,
+      recipientParty: recipient.party,
+      clientReference: notificationReferenceOf(
+        req.caseNumber,
+        req.eventKey,
+        channel,
+        address,
+        recipient.party,
+      ),
+      segments: null,
+      unaddressed: why,
+    });
+    log.warn(
+      { caseNumber: req.caseNumber, step: req.step, party: recipient.party, reason },
+      'staff notification could not be addressed',
+    );
+    return { party: recipient.party, channel, reason };
   }
 
   return {
@@ -654,6 +846,79 @@ export function createNotifierActivities(deps: NotifierDeps) {
             { caseNumber: req.caseNumber, step: req.step, channel, err: (err as Error).message },
             'notification not sent yet; the activity will be retried',
           );
+        }
+      }
+      if (unavailable.length > 0) {
+        throw ApplicationFailure.create({
+          message: `notification not sent yet: ${unavailable.map((e) => e.message).join('; ')}`,
+          type: 'notification_unavailable',
+          nonRetryable: false,
+          cause: unavailable[0],
+        });
+      }
+      return result;
+    },
+
+    /**
+     * Tells staff of a warning level, an urging or an unanswered urging, once per party and
+     * channel (STAFF_ROUTING says who). A party with no contact on file, or only on a channel the
+     * hall runs without, is recorded as unaddressed and the rest are told: the case never waits
+     * on it. Throws a retryable failure while a provider cannot take a message.
+     */
+    async notifyStaff(req: StaffNotifyRequest): Promise<StaffNotifyResult> {
+      const record = await store.getCase(req.caseNumber);
+      if (!record)
+        throw ApplicationFailure.nonRetryable(`no case ${req.caseNumber}`, 'case_not_found');
+      const applicant = ((await store.getApplicant(req.caseNumber)) ?? {}) as Partial<Applicant>;
+      const department = textOf(req.department) ?? record.department;
+      const view = await staffViewOf(req, record, department);
+
+      const result: StaffNotifyResult = {
+        caseNumber: req.caseNumber,
+        eventKey: req.eventKey,
+        step: req.step,
+        notifications: [],
+        unaddressed: [],
+      };
+      const unavailable: Error[] = [];
+      for (const recipient of staffRecipientsOf(staffContacts, req.step, department)) {
+        if (!recipient.contact) {
+          result.unaddressed.push(
+            await recordUnaddressed(req, recipient, 'email', '', 'noContact'),
+          );
+          continue;
+        }
+        const { reachable, off } = addressesOf(recipient.contact);
+        if (reachable.length === 0) {
+          const first = off[0] ?? { channel: 'email' as const, address: '' };
+          const reason = off.length > 0 ? 'channelOff' : 'noContact';
+          result.unaddressed.push(
+            await recordUnaddressed(req, recipient, first.channel, first.address, reason),
+          );
+          continue;
+        }
+        const personal = {
+          ...view,
+          isDepartment: recipient.audience === 'department',
+          recipientName: recipient.contact.name,
+        };
+        for (const { channel, address } of reachable) {
+          const rendered = templates.render(req.step, channel, personal);
+          // The applicant's numbers never reach staff by message either, whatever was typed.
+          const message: RenderedMessage = {
+            subject: rendered.subject && redactPersonalData(rendered.subject, applicant),
+            text: redactPersonalData(rendered.text, applicant),
+          };
+          try {
+            const sent = await deliver(req, channel, address, message, undefined, recipient.party);
+            result.notifications.push({ ...sent, party: recipient.party });
+          } catch (err) {
+            unavailable.push(err as Error);
+            log.warn(
+              { caseNumber: req.caseNumber, step: req.step, channel, party: recipient.party },
+              'staff notification not sent yet; the activity will be retried',
+            );
+          }
         }
       }
       if (unavailable.length > 0) {

@@ -6,9 +6,11 @@ import {
   type BankGateway,
   type BankOrderStatus,
 } from '../lib/bank/client';
-import { dateInZone, endOfDayInZone } from '../lib/calendar';
+import { dateInZone, endOfDayInZone, startOfDayInZone } from '../lib/calendar';
 import type { Catalog } from '../lib/catalog/types';
 import type { PaymentConfirmation } from '../workflows/paymentMessages';
+import type { CalendarService } from './calendar';
+import type { DocumentService } from './documents';
 
 /** Where a payment notice stands. */
 export type NoticeStatus = 'issued' | 'paid' | 'expired' | 'refunding' | 'refunded';
@@ -319,7 +321,41 @@ export interface PaymentNoticeDocuments {
     caseNumber: string;
     noticeNumber: string;
     eventKey: string;
-  }): Promise<{ documentNumber: string }>;
+  }): Promise<{ id: string; documentNumber: string }>;
+}
+
+/** The printed notice as the document service issues it: kind paymentNotice, by its number. */
+export function paymentNoticeDocumentsOf(service: DocumentService): PaymentNoticeDocuments {
+  return {
+    async issuePaymentNotice(req) {
+      const issued = await service.issue({
+        caseNumber: req.caseNumber,
+        kind: 'paymentNotice',
+        eventKey: req.eventKey,
+        details: { noticeNumber: req.noticeNumber },
+      });
+      return { id: issued.id, documentNumber: issued.documentNumber };
+    },
+  };
+}
+
+// The reminder goes out in the morning of its working day, when the bank's counters are open.
+const REMINDER_HOUR_MS = 9 * 60 * 60 * 1000;
+
+/**
+ * When to remind an applicant who has not paid: 09:00 (hall time) of the working day that lies
+ * `workingDays` working days before the pay-by day. None when reminders are off (0), or when that
+ * moment is not after `issuedAt` (a notice that short needs no reminder beside itself).
+ */
+export async function paymentReminderAt(
+  calendar: Pick<CalendarService, 'workingDaysBefore'>,
+  req: { payBy: string; workingDays: number; issuedAt: string; timeZone: string },
+): Promise<string | null> {
+  if (req.workingDays < 1) return null;
+  const endOfThatDay = await calendar.workingDaysBefore(req.payBy, req.workingDays);
+  const day = dateInZone(new Date(endOfThatDay), req.timeZone);
+  const at = new Date(startOfDayInZone(day, req.timeZone).getTime() + REMINDER_HOUR_MS);
+  return at.getTime() > Date.parse(req.issuedAt) ? at.toISOString() : null;
 }
 
 /** What the payment activities need. */
@@ -330,11 +366,12 @@ export interface PaymentActivityDeps {
   /** Where the bank posts its callbacks: the API's POST /bank/callbacks. */
   notifyUrl: string;
   timeZone: string;
-  /**
-   * The printed notice. Absent until the document service has a paymentNotice kind: the notice
-   * is then in the register and at the bank, without its PDF (documentNumber null).
-   */
+  /** The printed notice; without it the notice is in the register and at the bank, unprinted. */
   documents?: PaymentNoticeDocuments;
+  /** The calendar the reminder is counted on; without it no reminder is planned. */
+  calendar?: Pick<CalendarService, 'workingDaysBefore'>;
+  /** Working days before pay-by that an unpaid notice is reminded of (PAY_REMINDER_DAYS). */
+  payReminderDays?: number;
   now?: () => Date;
 }
 
@@ -357,6 +394,10 @@ export interface IssuedNotice {
   lines: NoticeLine[];
   bankOrderId: string;
   documentNumber: string | null;
+  /** The printed notice's documents.id, attached to the applicant's e-mail. */
+  documentId: string | null;
+  /** When to remind the applicant if still unpaid (see paymentReminderAt); null: never. */
+  remindAt: string | null;
 }
 
 /** What the case learns from asking after a notice. */
@@ -587,17 +628,30 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         notice = (await ledger.notice(notice.noticeNumber))!;
       }
 
-      if (deps.documents && !notice.documentNumber) {
-        const { documentNumber } = await deps.documents.issuePaymentNotice({
+      let documentId: string | null = null;
+      if (deps.documents) {
+        // Asked again after a crash, the document service answers the document it issued.
+        const document = await deps.documents.issuePaymentNotice({
           caseNumber: notice.caseNumber,
           noticeNumber: notice.noticeNumber,
           eventKey: `${req.eventKey}/paymentNotice`,
         });
-        await db('payment_notices')
-          .where({ notice_number: notice.noticeNumber })
-          .update({ document_number: documentNumber });
-        notice = { ...notice, documentNumber };
+        documentId = document.id;
+        if (notice.documentNumber !== document.documentNumber) {
+          await db('payment_notices')
+            .where({ notice_number: notice.noticeNumber })
+            .update({ document_number: document.documentNumber, updated_at: db.fn.now() });
+          notice = { ...notice, documentNumber: document.documentNumber };
+        }
       }
+      const remindAt = deps.calendar
+        ? await paymentReminderAt(deps.calendar, {
+            payBy: notice.payBy,
+            workingDays: deps.payReminderDays ?? 0,
+            issuedAt: notice.issuedAt,
+            timeZone: deps.timeZone,
+          })
+        : null;
 
       log.info('payment notice issued', {
         caseNumber: notice.caseNumber,
@@ -611,6 +665,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         lines: notice.lines,
         bankOrderId: notice.bankOrderId!,
         documentNumber: notice.documentNumber,
+        documentId,
+        remindAt,
       };
     },
 

@@ -36,6 +36,7 @@ const COMMANDS = {
     summary: 'run the bank emulator (orders, callbacks, statements)',
   },
   due: { module: 'due.ts', run: 'runDue', summary: 'compute the statutory due date of a limit' },
+  ferry: { module: 'ferry.ts', run: 'runFerryCli', summary: 'carry spool bundles across networks' },
 };
 
 function usage(stream) {

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createApp } from '../api/app';
 import { devTokenAuthenticator } from '../api/auth';
 import {
+  ANNOUNCED_CALENDAR_VERSION as ANNOUNCED,
   announceCalendarChange,
   calendarRoutes,
   type CalendarChangeDeps,
@@ -24,8 +25,6 @@ import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
 import { openRuntime, type Runtime } from '../lib/runtime';
 
-const ANNOUNCED = 'announcedCalendarVersion';
-
 async function announceNewCalendar(
   runtime: Runtime,
   calendar: SnapshotCalendar,
@@ -36,9 +35,10 @@ async function announceNewCalendar(
     const version = await calendar.version();
     const told = await runtime.store.getSetting(ANNOUNCED);
     if (told !== version) {
-      const recomputing = told ? await announceCalendarChange(change, version) : 0;
+      // A durable re-arm workflow tells the running clocks (workflows/calendarRearm.ts).
+      const rearm = told ? await announceCalendarChange(change, version) : undefined;
       await runtime.store.setSetting(ANNOUNCED, version);
-      if (told) change.log.info({ version, recomputing }, 'new calendar announced');
+      if (told) change.log.info({ version, rearm }, 'new calendar announced');
     }
   } catch (err) {
     change.log.warn({ err }, 'calendar announcement failed; it is tried again at the next start');
@@ -52,11 +52,18 @@ export async function startApi(
   temporal: Client,
 ): Promise<Server> {
   const log = componentLogger('api');
+  const change: CalendarChangeDeps = {
+    store: runtime.store,
+    temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    log,
+  };
   const calendar = new SnapshotCalendar(
     () => runtime.store.listCalendarOverrides(),
     config.HALL_TIME_ZONE,
     () => runtime.store.calendarOverridesStamp(),
   );
+  const exchangeStore = new ExchangeStore(runtime.db);
   const app = createApp({
     catalog: runtime.catalog,
     store: runtime.store,
@@ -69,7 +76,7 @@ export async function startApi(
     auth: devTokenAuthenticator(runtime.catalog),
     log,
     extraRoutes: [
-      ...calendarRoutes(calendar, config.HALL_TIME_ZONE, { store: runtime.store, temporal, log }),
+      ...calendarRoutes(calendar, config.HALL_TIME_ZONE, change),
       ...documentRoutes({ db: runtime.db, store: runtime.store }),
       ...supervisionRoutes(runtime.store, calendar, config.HALL_TIME_ZONE),
       ...inboxRoutes(runtime.store),
@@ -84,13 +91,15 @@ export async function startApi(
         log: componentLogger('payments'),
       }),
       ...exchangeRoutes({
-        store: new ExchangeStore(runtime.db),
+        store: exchangeStore,
         hooks: exchangeHooks({
           temporal,
           catalog: runtime.catalog,
           taskQueue: config.TEMPORAL_TASK_QUEUE,
           reminderDays: config.REMINDER_WORKING_DAYS,
           payByDays: config.PAY_BY_DAYS,
+          isAssigned: (department, caseNumber) =>
+            exchangeStore.hasAssignment(department, caseNumber),
         }),
         secrets: exchangeSecretsOf(config, runtime.catalog, config.DEV_TOKENS),
         limits: limitsOf(config),
@@ -104,7 +113,7 @@ export async function startApi(
   });
   // A calendar published since the last start (a new chinese-days year, say) reaches every
   // running clock once: the version told of is kept in the register.
-  void announceNewCalendar(runtime, calendar, { store: runtime.store, temporal, log });
+  void announceNewCalendar(runtime, calendar, change);
 
   // Payments recorded (by a callback or the statement) but whose case was never told, e.g.
   // after a crash between the two: told again every minute until they are.

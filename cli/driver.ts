@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { hallCaseNumberOf } from '../api/exchange/hooks';
+import type { DepartmentSimulator, SimulatedMessage } from '../emulators/departmentSimulator';
+import type { ExchangeApplicant } from '../lib/exchange/types';
 
 /** One step of a reference application's script (data/README.md). */
 export type ScriptStep =
@@ -51,6 +54,8 @@ export interface PlayResult {
   outcome?: string;
   skipped: string[];
   error?: string;
+  /** How it was played; absent: through the hall's intake. */
+  via?: PlayRoute;
 }
 
 class HttpError extends Error {
@@ -197,3 +202,141 @@ export async function playApplication(
 }
 
 export { HttpError };
+
+/** How one reference application is played: through the hall's intake or the exchange. */
+export type PlayRoute = 'intake' | 'exchange';
+
+/**
+ * The route of an application. A department with its own system (`hasOwnSystem`) accepts and
+ * decides its own cases and reports them through the exchange (复合行政许可模式), so its
+ * applications go that way — except what only the hall can do: a joint case is accepted once at
+ * the hall's lead counter, a fee is paid against the hall's payment notice, and a refusal to
+ * accept or a withdrawal has no exchange message (such a case never reaches the hall).
+ */
+export function routeOf(
+  app: ReferenceApplication,
+  item: { department: string; kind: string },
+  hasOwnSystem: (department: string) => boolean,
+): PlayRoute {
+  if (!hasOwnSystem(item.department) || item.kind === 'joint') return 'intake';
+  const hallOnly = app.script.some(
+    (s) =>
+      s.step === 'pay' ||
+      s.step === 'withdraw' ||
+      (s.step === 'intake' && s.decision === 'refuseToAccept') ||
+      (s.step === 'conclude' && s.department !== item.department),
+  );
+  return hallOnly ? 'intake' : 'exchange';
+}
+
+/** The applicant as a department system reports it: the fields the exchange carries. */
+function exchangeApplicant(applicant: Record<string, unknown>): ExchangeApplicant {
+  const pick = (key: string) => (typeof applicant[key] === 'string' ? applicant[key] : undefined);
+  return {
+    type: applicant.type === 'person' ? 'person' : 'company',
+    name: String(applicant.name),
+    idNumber: applicant.type === 'person' ? pick('idNumber') : undefined,
+    creditCode: pick('creditCode'),
+    phone: pick('phone'),
+    email: pick('email'),
+  };
+}
+
+const ACK_STATUS = /<(?:\w+:)?status>(\w+)</;
+
+/** Pushes one message until the hall answers it for good; a refusal is an error. */
+async function push(simulator: DepartmentSimulator, message: SimulatedMessage): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const answer = await simulator.send(message);
+    const status = ACK_STATUS.exec(answer.body)?.[1];
+    if (answer.status === 200 && status === 'accepted') return;
+    if (answer.status === 200 || answer.status === 422 || attempt >= 20) {
+      throw new Error(`${message.type} ${message.messageId}: ${answer.status} ${answer.body}`);
+    }
+    await sleep(250 * (attempt + 1));
+  }
+}
+
+/**
+ * Plays one application as its department's own system would, through the exchange: the
+ * correction (if any) happens in that system; then caseAccepted, and for each decision
+ * statusChanged and caseConcluded. A pushing system sends each message to the hall; a system
+ * in polling mode only writes them to its outbox, which the hall's schedule fetches.
+ */
+export async function playThroughExchange(
+  client: HallClient,
+  simulator: DepartmentSimulator,
+  app: ReferenceApplication,
+  opts: { polled: boolean; run: string },
+): Promise<PlayResult> {
+  const department = simulator.department;
+  const clerk = `dev-clerk-${department}`;
+  const departmentCase = `${app.id}-${opts.run}`;
+  const caseNumber = hallCaseNumberOf(department, departmentCase);
+  const result: PlayResult = { id: app.id, caseNumber, skipped: [], via: 'exchange' };
+  const at = `/cases/${encodeURIComponent(caseNumber)}`;
+  const deliver = (m: SimulatedMessage) => (opts.polled ? Promise.resolve() : push(simulator, m));
+  type CaseBody = { case: { caseNumber: string; status: string; outcome?: string } };
+  const read = async (): Promise<CaseBody | undefined> => {
+    try {
+      return await client.call<CaseBody>('GET', at, clerk);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return undefined;
+      throw err;
+    }
+  };
+  const waitFor = async (ok: (c: CaseBody) => boolean, what: string): Promise<CaseBody> => {
+    for (let i = 0; i < 600; i++) {
+      const found = await read();
+      if (found && ok(found)) return found;
+      await sleep(100);
+    }
+    throw new Error(`${caseNumber} did not reach ${what}`);
+  };
+
+  const receivedAt = app.receivedAt ?? new Date().toISOString();
+  const supplements = app.script.flatMap((s) => (s.step === 'supplement' ? s.materials : []));
+  const intake = app.script.find((s) => s.step === 'intake' && s.decision === 'accept');
+  await deliver(
+    simulator.caseAccepted({
+      caseNumber: departmentCase,
+      itemCode: app.item,
+      receivedAt,
+      // A case taken over in progress was accepted when it was received.
+      acceptedAt: app.receivedAt ?? new Date().toISOString(),
+      applicant: exchangeApplicant(app.applicant),
+      materials: [...new Set([...app.materials, ...supplements])],
+      channels: app.channels.filter((c): c is 'sms' | 'email' => c === 'sms' || c === 'email'),
+    }),
+  );
+  await waitFor((c) => c.case.status !== 'submitted', 'acceptance');
+
+  const decisions = app.script.flatMap((s) => (s.step === 'conclude' ? [s] : []));
+  if (intake?.step === 'intake' && intake.decision === 'accept' && intake.concludeAtIntake) {
+    decisions.push({ step: 'conclude', department, decision: intake.concludeAtIntake });
+  }
+  for (const decision of decisions) {
+    const now = () => new Date().toISOString();
+    await deliver(simulator.statusChanged({ caseNumber: departmentCase, status: 'examining', at: now() }));
+    await deliver(
+      simulator.caseConcluded({
+        caseNumber: departmentCase,
+        taskCode: decision.task,
+        decision: decision.decision,
+        reasons: decision.reasons,
+        concludedAt: now(),
+      }),
+    );
+  }
+  let detail =
+    decisions.length > 0
+      ? await waitFor((c) => c.case.status === 'concluded', 'its conclusion')
+      : (await read())!;
+  if (detail.case.status === 'concluded' && detail.case.outcome === 'approved') {
+    // The licence is handed over at the hall's counter, as for a counter case.
+    detail = await client.call<CaseBody>('POST', `${at}/collection`, clerk);
+  }
+  result.status = detail.case.status;
+  result.outcome = detail.case.outcome ?? undefined;
+  return result;
+}

@@ -5,12 +5,28 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { loadConfig, REPO_ROOT } from '../lib/config';
 import { loadCatalog } from '../lib/catalog/load';
-import { HallClient, loadApplications, playApplication, type PlayResult } from './driver';
+import {
+  startDepartmentSimulator,
+  type DepartmentSimulator,
+} from '../emulators/departmentSimulator';
+import {
+  HallClient,
+  loadApplications,
+  playApplication,
+  playThroughExchange,
+  routeOf,
+  type PlayResult,
+  type ReferenceApplication,
+} from './driver';
 import { runSeed } from './seed';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'onedoor.js');
 /** Where the demo's emulator of the departments' own systems listens. */
 const DEPARTMENT_SYSTEM_PORT = 8140;
+/** The department the demo plays as a system that cannot push: the hall polls its outbox. */
+const POLLED_DEPARTMENT = 'tax';
+/** Where that department's outbox is served (by its simulator, in this process). */
+const POLLED_OUTBOX_PORT = 8141;
 
 function startChild(name: string, args: string[] = []): ChildProcess {
   const child = spawn(process.execPath, [BIN, name, ...args], {
@@ -42,11 +58,32 @@ async function waitForApi(url: string, timeoutMs = 120_000): Promise<void> {
   throw new Error(`the API did not answer at ${url} within ${timeoutMs / 1000} s`);
 }
 
+/** How the batch reaches the hall: the API client, and the simulators of own-system departments. */
+interface Players {
+  client: HallClient;
+  bankUrl: string;
+  leadOf: (item: string) => string;
+  routeOf: (app: ReferenceApplication) => 'intake' | 'exchange';
+  simulators: Map<string, DepartmentSimulator>;
+  polled: Set<string>;
+  run: string;
+}
+
+function play(players: Players, app: ReferenceApplication): Promise<PlayResult> {
+  const department = players.leadOf(app.item);
+  const simulator = players.simulators.get(department);
+  if (players.routeOf(app) === 'exchange' && simulator) {
+    return playThroughExchange(players.client, simulator, app, {
+      polled: players.polled.has(department),
+      run: players.run,
+    });
+  }
+  return playApplication(players.client, app, department, players.bankUrl);
+}
+
 /** Plays the batch with a few applications in flight at once, as several counters would. */
 async function playBatch(
-  bankUrl: string,
-  client: HallClient,
-  leadOf: (item: string) => string,
+  players: Players,
   dataPath: string,
   concurrency: number,
 ): Promise<PlayResult[]> {
@@ -63,7 +100,7 @@ async function playBatch(
       const app = apps[next++];
       let result: PlayResult;
       try {
-        result = await playApplication(client, app, leadOf(app.item), bankUrl);
+        result = await play(players, app);
       } catch (err) {
         result = { id: app.id, skipped: [], error: (err as Error).message };
       }
@@ -80,27 +117,43 @@ async function playBatch(
 
 function printSummary(results: PlayResult[], departmentOf: (id: string) => string): void {
   const byOutcome = new Table({
-    head: ['department', 'approved', 'denied', 'refused', 'withdrawn', 'in progress', 'errors'],
+    head: [
+      'department',
+      'approved',
+      'denied',
+      'refused',
+      'withdrawn',
+      'in progress',
+      'errors',
+      'via exchange',
+    ],
   });
   const rows = new Map<string, number[]>();
   for (const r of results) {
     const d = departmentOf(r.id);
-    const row = rows.get(d) ?? [0, 0, 0, 0, 0, 0];
+    const row = rows.get(d) ?? [0, 0, 0, 0, 0, 0, 0];
     const col = r.error
       ? 5
       : (({ approved: 0, denied: 1, refusedToAccept: 2, withdrawn: 3 } as Record<string, number>)[
           r.outcome ?? ''
         ] ?? 4);
     row[col]++;
+    if (r.via === 'exchange' && !r.error) row[6]++;
     rows.set(d, row);
   }
   for (const [d, row] of [...rows].sort()) byOutcome.push([d, ...row.map(String)]);
   const totals = [...rows.values()].reduce(
     (acc, row) => acc.map((v, i) => v + row[i]),
-    [0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0],
   );
   byOutcome.push(['total', ...totals.map(String)]);
   process.stdout.write(`\n${byOutcome.toString()}\n`);
+  const pushed = results.filter((r) => r.via === 'exchange' && !r.error).length;
+  process.stdout.write(
+    `  ${pushed} of ${results.length} came through the exchange (caseAccepted, statusChanged, ` +
+      `caseConcluded from the departments' own systems; ${POLLED_DEPARTMENT}'s polled from its ` +
+      'outbox); the rest through the hall\'s intake\n',
+  );
   for (const r of results.filter((x) => x.error)) process.stdout.write(`  ${r.id}: ${r.error}\n`);
   for (const r of results.filter((x) => x.skipped.length > 0)) {
     process.stdout.write(`  ${r.id} ${r.caseNumber}: not played yet: ${r.skipped.join('; ')}\n`);
@@ -124,8 +177,8 @@ export async function runHall(argv: string[]): Promise<number> {
   const catalog = loadCatalog(config.DATA_PATH);
   await runSeed([]);
 
-  // Departments with their own system receive their tasks by webhook, here from an emulator of
-  // those systems running as its own process; the others work from the hall inbox.
+  // Departments with their own system receive their tasks as exchange messages, here from an
+  // emulator of those systems running as its own process; the others work from the hall inbox.
   const children: ChildProcess[] = [];
   if (Object.keys(config.DEPARTMENT_ENDPOINTS).length === 0) {
     const port = DEPARTMENT_SYSTEM_PORT;
@@ -160,27 +213,55 @@ export async function runHall(argv: string[]): Promise<number> {
       ]),
     );
   }
+  // The departments' own systems as the exchange sees them: a simulator each, in this process
+  // (the demo's driver plays their side as it plays the counters'). One of them cannot push:
+  // the worker polls its outbox on a schedule.
+  const url = `http://${config.API_HOST}:${config.API_PORT}`;
+  const ownSystems = [...catalog.departments.values()].filter((d) => d.hasOwnSystem);
+  const polled = new Set<string>();
+  if (Object.keys(config.EXCHANGE_OUTBOXES).length === 0) {
+    polled.add(POLLED_DEPARTMENT);
+    const outbox = `http://127.0.0.1:${POLLED_OUTBOX_PORT}/outbox`;
+    process.env.EXCHANGE_OUTBOXES = JSON.stringify({ [POLLED_DEPARTMENT]: outbox });
+    process.env.EXCHANGE_POLL_INTERVAL_MS ??= '2000';
+  } else {
+    for (const d of Object.keys(config.EXCHANGE_OUTBOXES)) polled.add(d);
+  }
+  const simulators = new Map<string, DepartmentSimulator>();
+  for (const d of ownSystems) {
+    const port = d.code === POLLED_DEPARTMENT && polled.has(d.code) ? POLLED_OUTBOX_PORT : 0;
+    simulators.set(
+      d.code,
+      await startDepartmentSimulator({ department: d.code, hallUrl: url, port }),
+    );
+  }
+
   children.push(startChild('worker'), startChild('api'));
   const stop = () => {
     stopping = true;
     for (const c of children) c.kill('SIGTERM');
+    for (const sim of simulators.values()) void sim.close();
   };
   process.once('SIGINT', () => {
     stop();
     process.exit(0);
   });
 
-  const url = `http://${config.API_HOST}:${config.API_PORT}`;
   await waitForApi(url);
   const client = new HallClient(url);
   const leadOf = (item: string) => catalog.items.get(item)?.department ?? 'market';
-  const results = await playBatch(
-    config.BANK_URL,
+  const players: Players = {
     client,
+    bankUrl: config.BANK_URL,
     leadOf,
-    config.DATA_PATH,
-    Number(values.concurrency),
-  );
+    routeOf: (app) =>
+      routeOf(app, catalog.items.get(app.item)!, (d) => simulators.has(d)),
+    simulators,
+    polled,
+    // Each run's department case numbers are new: the register keeps the cases of earlier runs.
+    run: Date.now().toString(36),
+  };
+  const results = await playBatch(players, config.DATA_PATH, Number(values.concurrency));
   const apps = new Map(loadApplications(config.DATA_PATH).map((a) => [a.id, a]));
   printSummary(results, (id) => leadOf(apps.get(id)!.item));
 

@@ -8,10 +8,14 @@ import {
 import { createActivities } from '../activities';
 import { SnapshotCalendar } from '../activities/calendarService';
 import { createDocumentService, loadHallSettings } from '../activities/documentService';
+import { paymentNoticeDocumentsOf } from '../activities/payments';
 import { openDatabase } from '../lib/db';
 import { createSmtpMailer } from '../lib/notify/mailer';
 import { HttpSmsGateway } from '../lib/notify/smsGateway';
 import { bankClientOf } from '../lib/bank/config';
+import { exchangeSecretsOf } from '../lib/exchange/config';
+import { ExchangeStore } from '../lib/exchange/store';
+import { assertOutboxes, startOutboxPolling } from './outboxPolling';
 import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
 import { openRuntime, type Runtime } from '../lib/runtime';
@@ -41,6 +45,7 @@ export async function createHallWorker(
   runtime: Runtime,
   connection: NativeConnection,
 ) {
+  assertOutboxes(config, runtime.catalog);
   const calendar = new SnapshotCalendar(
     () => runtime.store.listCalendarOverrides(),
     config.HALL_TIME_ZONE,
@@ -65,12 +70,22 @@ export async function createHallWorker(
     calendar,
     documents: documents.service,
     departmentEndpoints: config.DEPARTMENT_ENDPOINTS,
+    exchange: {
+      store: new ExchangeStore(runtime.db),
+      secrets: exchangeSecretsOf(config, runtime.catalog, config.DEV_TOKENS),
+      ownSystems: new Set(
+        [...runtime.catalog.departments.values()].filter((d) => d.hasOwnSystem).map((d) => d.code),
+      ),
+    },
     payments: {
       db: runtime.db,
       catalog: runtime.catalog,
       bank: bankClientOf(config),
       notifyUrl: `${config.PUBLIC_URL}/bank/callbacks`,
       timeZone: config.HALL_TIME_ZONE,
+      documents: paymentNoticeDocumentsOf(documents.service),
+      calendar,
+      payReminderDays: config.PAY_REMINDER_DAYS,
     },
     notifier: {
       db: notifyDb,
@@ -89,7 +104,10 @@ export async function createHallWorker(
     workflowBundle: await workflowBundle(),
     activities,
   });
+  // Polling mode of the exchange, when any outbox is configured: its schedules and own worker.
+  const polling = await startOutboxPolling(config, runtime, connection);
   const close = async () => {
+    await polling?.close();
     await documents.close();
     await mailer?.close();
     await notifyDb.destroy();

@@ -18,7 +18,7 @@ import {
   type ExchangeMessage,
   type MessageHeader,
   type MessageOf,
-  type TaskAssignedMessage,
+  type TaskMessageOfHall,
 } from '../lib/exchange/types';
 
 /** One message the simulator wrote: its header and its signed element. */
@@ -62,19 +62,21 @@ export interface DepartmentSimulator {
   inboundUrl: string;
   /** Every message written, in sequence order: the outbox. */
   outbox: SimulatedMessage[];
-  /** The hall's taskAssigned received with a valid signature, duplicates included. */
-  received: TaskAssignedMessage[];
+  /** The hall's taskAssigned and taskCancelled received signed, duplicates included. */
+  received: TaskMessageOfHall[];
   caseAccepted(input: MessageInput<'caseAccepted'>): SimulatedMessage;
   statusChanged(input: MessageInput<'statusChanged'>): SimulatedMessage;
   suspended(input: MessageInput<'suspended'>): SimulatedMessage;
   resumed(input: MessageInput<'resumed'>): SimulatedMessage;
   caseConcluded(input: MessageInput<'caseConcluded'>): SimulatedMessage;
-  /** The department's acknowledgement of a taskAssigned, for sending to the hall. */
-  acknowledge(task: TaskAssignedMessage, status?: 'accepted' | 'refused'): SimulatedMessage;
+  /** The department's acknowledgement of a hall task message, for sending to the hall. */
+  acknowledge(task: TaskMessageOfHall, status?: 'accepted' | 'refused'): SimulatedMessage;
   /** Pushes one message, or several as a batch; answers the hall's status and body. */
   send(messages: SimulatedMessage | SimulatedMessage[]): Promise<{ status: number; body: string }>;
   /** Answers 503 to the next `n` deliveries of the hall (a system that is down). */
   failNext(n: number): void;
+  /** Points the simulator at a hall started after it (the hall needs its URLs first). */
+  connect(hallUrl: string): void;
   close(): Promise<void>;
 }
 
@@ -85,13 +87,14 @@ export async function startDepartmentSimulator(
   opts: DepartmentSimulatorOptions,
 ): Promise<DepartmentSimulator> {
   const { department } = opts;
+  let hallUrl = opts.hallUrl;
   const secret = opts.secret ?? devExchangeSecret(department);
   const now = opts.now ?? (() => new Date());
   const run = randomBytes(4).toString('hex');
   let sequence = (opts.firstSequence ?? 1) - 1;
   let failures = 0;
   const outbox: SimulatedMessage[] = [];
-  const received: TaskAssignedMessage[] = [];
+  const received: TaskMessageOfHall[] = [];
 
   const write = <T extends ExchangeMessage['type']>(
     type: T,
@@ -155,7 +158,7 @@ export async function startDepartmentSimulator(
     res.end();
   });
 
-  // The hall's taskAssigned: checked as the hall checks what it receives, then acknowledged.
+  // The hall's task messages: checked as the hall checks what it receives, then acknowledged.
   const answerHall = async (body: Buffer): Promise<{ status: number; body: string }> => {
     if (failures > 0) {
       failures--;
@@ -166,8 +169,9 @@ export async function startDepartmentSimulator(
       const [first] = parsed.messages;
       const task = first.message;
       const signed = isValidSignature(secret, first.canonical, first.signature);
-      if (task.type !== 'taskAssigned' || task.recipient !== department || !signed) {
-        return { status: 422, body: 'not a signed taskAssigned for this department' };
+      const isTask = task.type === 'taskAssigned' || task.type === 'taskCancelled';
+      if (!isTask || task.recipient !== department || !signed) {
+        return { status: 422, body: 'not a signed task message for this department' };
       }
       received.push(task);
       return { status: 200, body: xmlDocument(simulator.acknowledge(task).element) };
@@ -199,9 +203,9 @@ export async function startDepartmentSimulator(
         status,
       }),
     send: async (messages) => {
-      if (!opts.hallUrl) throw new Error('the simulator was started without a hallUrl');
+      if (!hallUrl) throw new Error('the simulator is not connected to a hall (hallUrl)');
       const body = Array.isArray(messages) ? batchOf(messages) : xmlDocument(messages.element);
-      const res = await fetch(`${opts.hallUrl}/exchange/messages`, {
+      const res = await fetch(`${hallUrl}/exchange/messages`, {
         method: 'POST',
         headers: { 'content-type': 'application/xml; charset=utf-8' },
         body,
@@ -210,6 +214,9 @@ export async function startDepartmentSimulator(
     },
     failNext: (n) => {
       failures = n;
+    },
+    connect: (url) => {
+      hallUrl = url;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -1,26 +1,119 @@
 /**
- * A department's own approval system, emulated for the demo and the tests: it receives the
- * hall's task messages by webhook, acknowledges them, and can be told to be down.
+ * The departments' own approval systems, emulated for the demo and the tests: one process
+ * stands for every department with its own system. It receives the hall's taskAssigned and
+ * taskCancelled messages of the XML exchange (POST, any path), checks them as the hall checks
+ * what it receives (schema, then the recipient's HMAC), and answers each with the recipient's
+ * signed acknowledgement; it can be told to be down.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { TaskMessage } from '../activities/departments';
+import { composeMessage, xmlDocument } from '../lib/exchange/compose';
+import { devExchangeSecret } from '../lib/exchange/config';
+import { parseExchangeBody } from '../lib/exchange/parse';
+import { isValidSignature } from '../lib/exchange/sign';
+import {
+  HALL_SENDER,
+  type AcknowledgementMessage,
+  type TaskMessageOfHall,
+} from '../lib/exchange/types';
 
 /** A running emulator. */
 export interface DepartmentSystem {
   url: string;
-  /** Every message received, in order, duplicates included. */
+  /** Every task message taken, in order, duplicates included, as the hall's TaskMessage. */
   received: TaskMessage[];
+  /** The same messages as the exchange carried them. */
+  messages: TaskMessageOfHall[];
   /** Answers 503 to the next `n` messages (a system that is down). */
   failNext: (n: number) => void;
   close: () => Promise<void>;
 }
 
-/** Starts the emulator on loopback; port 0 picks a free one. */
-export async function startDepartmentSystem(port = 0): Promise<DepartmentSystem> {
+/** How to start the emulator. */
+export interface DepartmentSystemOptions {
+  /** Port on loopback; 0 picks a free one. */
+  port?: number;
+  /** The secret of a department; default: its development secret. */
+  secretOf?: (department: string) => string;
+}
+
+function asTaskMessage(m: TaskMessageOfHall): TaskMessage {
+  const common = {
+    caseNumber: m.caseNumber,
+    taskCode: m.taskCode,
+    department: m.recipient,
+    eventKey: m.messageId,
+  };
+  if (m.type === 'taskCancelled') {
+    return { ...common, kind: 'taskCancelled', itemCode: '', title: '', reason: m.reason };
+  }
+  return {
+    ...common,
+    kind: 'taskAssigned',
+    itemCode: m.itemCode,
+    title: m.title,
+    role: m.role,
+    openedAt: m.openedAt,
+    statutoryDueAt: m.statutoryDueAt,
+    promisedDueAt: m.promisedDueAt,
+  };
+}
+
+/** Starts the emulator on loopback. */
+export async function startDepartmentSystem(
+  opts: DepartmentSystemOptions | number = {},
+): Promise<DepartmentSystem> {
+  const options = typeof opts === 'number' ? { port: opts } : opts;
+  const secretOf = options.secretOf ?? devExchangeSecret;
   const received: TaskMessage[] = [];
+  const messages: TaskMessageOfHall[] = [];
+  const sequences = new Map<string, number>();
   let failures = 0;
+
+  const acknowledge = (m: TaskMessageOfHall): string => {
+    const department = m.recipient;
+    const sequence = (sequences.get(department) ?? 0) + 1;
+    sequences.set(department, sequence);
+    const ack: AcknowledgementMessage = {
+      type: 'acknowledgement',
+      messageId: `${department}-system-ack-${sequence}`,
+      department,
+      sequence,
+      caseNumber: m.caseNumber,
+      timestamp: new Date().toISOString(),
+      recipient: HALL_SENDER,
+      acknowledges: m.messageId,
+      status: 'accepted',
+    };
+    return xmlDocument(composeMessage(ack, secretOf(department)));
+  };
+
+  const answer = async (body: Buffer): Promise<{ status: number; body: string }> => {
+    if (failures > 0) {
+      failures--;
+      return { status: 503, body: 'down for maintenance' };
+    }
+    try {
+      const parsed = await parseExchangeBody(body);
+      const [first] = parsed.messages;
+      const m = first.message;
+      if (parsed.kind !== 'single' || (m.type !== 'taskAssigned' && m.type !== 'taskCancelled')) {
+        return { status: 422, body: 'not a task message of the hall' };
+      }
+      if (m.department !== HALL_SENDER) return { status: 422, body: 'not sent by the hall' };
+      if (!isValidSignature(secretOf(m.recipient), first.canonical, first.signature)) {
+        return { status: 422, body: `the signature does not match the secret of ${m.recipient}` };
+      }
+      messages.push(m);
+      received.push(asTaskMessage(m));
+      return { status: 200, body: acknowledge(m) };
+    } catch (err) {
+      return { status: 422, body: (err as Error).message };
+    }
+  };
+
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/received') {
       res.setHeader('content-type', 'application/json');
@@ -30,27 +123,19 @@ export async function startDepartmentSystem(port = 0): Promise<DepartmentSystem>
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (failures > 0) {
-        failures--;
-        res.statusCode = 503;
-        res.end('down for maintenance');
-        return;
-      }
-      try {
-        received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as TaskMessage);
-        res.statusCode = 202;
-        res.end('{"acknowledged":true}');
-      } catch {
-        res.statusCode = 400;
-        res.end('not JSON');
-      }
+      void answer(Buffer.concat(chunks)).then(({ status, body }) => {
+        res.statusCode = status;
+        res.setHeader('content-type', 'application/xml; charset=utf-8');
+        res.end(body);
+      });
     });
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port: actual } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${actual}/tasks`,
     received,
+    messages,
     failNext: (n) => {
       failures = n;
     },
@@ -64,7 +149,7 @@ export async function runDepartmentSystem(argv: string[]): Promise<number> {
     args: argv,
     options: { port: { type: 'string', default: '8140' } },
   });
-  const system = await startDepartmentSystem(Number(values.port));
+  const system = await startDepartmentSystem({ port: Number(values.port) });
   process.stderr.write(`department system emulator at ${system.url}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { exchangeConfigShape } from './exchange/config';
+import { spoolConfigShape } from './exchange/bundleConfig';
 
 const repoRoot = path.resolve(__dirname, '..');
 
@@ -10,6 +11,7 @@ const repoRoot = path.resolve(__dirname, '..');
  */
 const configSchema = z.object({
   ...exchangeConfigShape,
+  ...spoolConfigShape,
   /** PostgreSQL connection of the register. Default: the private cluster of scripts/postgres.sh. */
   DATABASE_URL: z.string().url().default('postgres://onedoor:onedoor@127.0.0.1:54329/onedoor'),
   /** Temporal frontend address. Default: the embedded dev server of scripts/temporal-dev.sh. */
@@ -86,6 +88,10 @@ const configSchema = z.object({
   BANK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   /** Calendar days an applicant has to pay a notice; it falls due at the end of that hall day. */
   PAY_BY_DAYS: z.coerce.number().int().min(1).max(90).default(15),
+  /** Working days before a notice's pay-by date that an unpaid applicant is reminded (0: never). */
+  PAY_REMINDER_DAYS: z.coerce.number().int().min(0).max(30).default(2),
+  /** The collecting bank as payment notices name it (where and how to pay). */
+  BANK_NAME: z.string().min(2).default('中国银行深圳市分行'),
   /** Log level of pino. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

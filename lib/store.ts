@@ -68,6 +68,10 @@ export interface AuditRecord {
   details: Record<string, unknown>;
 }
 
+/** Where a page of running clocks ends: a task key, or a joint case number. */
+export type ClockCursor =
+  { phase: 'tasks'; caseNumber: string; taskCode: string } | { phase: 'joint'; caseNumber: string };
+
 /** Filters of the case list. */
 export interface CaseFilter {
   status?: string;
@@ -105,6 +109,59 @@ function fromRow<T>(row: Record<string, unknown>): T {
     out[toCamel(key)] = value instanceof Date ? value.toISOString() : value;
   }
   return out as T;
+}
+
+/** What supervision_counts counts of a task row (on_time: concluded by its promised moment). */
+const COUNTED_COLUMNS =
+  'department, status, warning_level, ' +
+  "(status = 'concluded' AND concluded_at <= promised_due_at) IS TRUE AS on_time";
+
+interface CountedTask {
+  department: string;
+  status: string;
+  warning_level: string;
+  on_time: boolean;
+}
+
+/**
+ * The changes one register transaction makes to supervision_counts
+ * (migrations/20261203000050_supervision_counts.ts). They are applied once, as the transaction's
+ * last statement, in key order: each counter row is locked for the shortest time and always in
+ * the same order, so two transactions on one department queue on the row instead of
+ * deadlocking, and the increment (ON CONFLICT ... tasks + excluded.tasks) reads the committed
+ * value, so neither loses the other's update.
+ */
+class SupervisionDeltas {
+  private readonly deltas = new Map<string, { row: CountedTask; tasks: number; onTime: number }>();
+
+  add(row: CountedTask, sign: 1 | -1): void {
+    const key = [row.department, row.status, row.warning_level].join('\u0000');
+    const d = this.deltas.get(key) ?? { row, tasks: 0, onTime: 0 };
+    d.tasks += sign;
+    d.onTime += row.on_time ? sign : 0;
+    this.deltas.set(key, d);
+  }
+
+  async apply(trx: Knex.Transaction): Promise<void> {
+    const rows = [...this.deltas]
+      .filter(([, d]) => d.tasks !== 0 || d.onTime !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, d]) => ({
+        department: d.row.department,
+        status: d.row.status,
+        warning_level: d.row.warning_level,
+        tasks: d.tasks,
+        on_time: d.onTime,
+      }));
+    if (rows.length === 0) return;
+    await trx('supervision_counts')
+      .insert(rows)
+      .onConflict(['department', 'status', 'warning_level'])
+      .merge({
+        tasks: trx.raw('supervision_counts.tasks + excluded.tasks'),
+        on_time: trx.raw('supervision_counts.on_time + excluded.on_time'),
+      });
+  }
 }
 
 /**
@@ -180,9 +237,11 @@ export class RegisterStore {
       if (event.newCase) await this.insertCase(trx, event);
       if (event.caseChanges)
         await this.updateCase(trx, event.caseNumber, event.caseChanges, event.at);
+      const counts = new SupervisionDeltas();
       for (const task of [...(event.tasks ?? []), ...(event.task ? [event.task] : [])]) {
-        await this.upsertTask(trx, event.caseNumber, task, event.at);
+        await this.upsertTask(trx, event.caseNumber, task, event.at, counts);
       }
+      await counts.apply(trx);
       return true;
     });
   }
@@ -225,18 +284,22 @@ export class RegisterStore {
     caseNumber: string,
     task: TaskChanges,
     at: string,
+    counts: SupervisionDeltas,
   ): Promise<void> {
     const row = { ...toRow({ ...task }), case_number: caseNumber, updated_at: at };
-    const exists = await trx('department_tasks')
-      .where({ case_number: caseNumber, task_code: task.taskCode })
-      .first('task_code');
-    if (exists) {
-      await trx('department_tasks')
-        .where({ case_number: caseNumber, task_code: task.taskCode })
-        .update(row);
-    } else {
-      await trx('department_tasks').insert(row);
-    }
+    const key = { case_number: caseNumber, task_code: task.taskCode };
+    // The row lock makes the counts' "before" the version this write replaces.
+    const before = (await trx('department_tasks')
+      .where(key)
+      .forUpdate()
+      .first(trx.raw(COUNTED_COLUMNS))) as CountedTask | undefined;
+    const [after] = (
+      before
+        ? await trx('department_tasks').where(key).update(row).returning(trx.raw(COUNTED_COLUMNS))
+        : await trx('department_tasks').insert(row).returning(trx.raw(COUNTED_COLUMNS))
+    ) as CountedTask[];
+    if (before) counts.add(before, -1);
+    counts.add(after, 1);
   }
 
   /** One case of the register, or undefined. */
@@ -363,6 +426,66 @@ export class RegisterStore {
       .where({ status: 'accepted', kind: 'joint' })
       .select('case_number as id')) as { id: string }[];
     return [...tasks, ...joint].map((r) => r.id);
+  }
+
+  /**
+   * One page of the running clocks (open tasks, then accepted joint cases) after `after`, in
+   * key order, for a calendar re-arm; `next` is null after the last page.
+   */
+  async runningClockPage(
+    after: ClockCursor | null,
+    limit: number,
+  ): Promise<{ ids: string[]; next: ClockCursor | null }> {
+    const cursor = after ?? { phase: 'tasks' as const, caseNumber: '', taskCode: '' };
+    if (cursor.phase === 'tasks') {
+      const rows = (await this.db('department_tasks')
+        .where('status', 'open')
+        .whereRaw('(case_number, task_code) > (?, ?)', [cursor.caseNumber, cursor.taskCode])
+        .orderBy(['case_number', 'task_code'])
+        .limit(limit)
+        .select('case_number', 'task_code')) as { case_number: string; task_code: string }[];
+      const last = rows[rows.length - 1];
+      return {
+        ids: rows.map((r) => `${r.case_number}/${r.task_code}`),
+        next:
+          rows.length < limit
+            ? { phase: 'joint', caseNumber: '' }
+            : { phase: 'tasks', caseNumber: last.case_number, taskCode: last.task_code },
+      };
+    }
+    const rows = (await this.db('cases')
+      .where({ status: 'accepted', kind: 'joint' })
+      .where('case_number', '>', cursor.caseNumber)
+      .orderBy('case_number')
+      .limit(limit)
+      .select('case_number')) as { case_number: string }[];
+    const ids = rows.map((r) => r.case_number);
+    return {
+      ids,
+      next: rows.length < limit ? null : { phase: 'joint', caseNumber: ids[ids.length - 1] },
+    };
+  }
+
+  /** The supervision counts by department, task status and warning level (tasks > 0 only). */
+  async supervisionCounts(): Promise<
+    { department: string; status: string; warningLevel: string; tasks: number; onTime: number }[]
+  > {
+    const rows = (await this.db('supervision_counts')
+      .where('tasks', '>', 0)
+      .select('department', 'status', 'warning_level', 'tasks', 'on_time')) as {
+      department: string;
+      status: string;
+      warning_level: string;
+      tasks: string;
+      on_time: string;
+    }[];
+    return rows.map((r) => ({
+      department: r.department,
+      status: r.status,
+      warningLevel: r.warning_level,
+      tasks: Number(r.tasks),
+      onTime: Number(r.on_time),
+    }));
   }
 
   /** A durable setting of the hall, or undefined. */

@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { startDepartmentSystem } from '../emulators/departmentSystem';
+import { startSmtpServer } from '../emulators/smtp';
 import { buildCompany } from './support/builders';
 import { eventually, startTestHall, type TestHall } from './support/hall';
 
@@ -191,4 +192,157 @@ test('one related department denies: the case is denied and each open task is ca
     decision: 'approve',
   });
   t.true([409].includes(late.status));
+});
+
+const HOSPITAL = {
+  item: 'joint-open-private-hospital',
+  applicant: buildCompany(),
+  channels: ['email'],
+  materials: [
+    'joint-application-form',
+    'feasibility-study',
+    'site-report-and-plan',
+    'staff-list-and-certificates',
+    'eia-form',
+    'drainage-drawings',
+  ],
+};
+const SHOP_SIGN = 'urban-shop-sign-filing';
+
+test('a department asks for more materials; the lead counter takes them and its clock resumes', async (t) => {
+  const smtp = await startSmtpServer();
+  t.teardown(() => smtp.close());
+  const hall = await startTestHall(t, { SMTP_URL: smtp.url });
+  const clerk = 'dev-clerk-health';
+  const created = await hall.call('POST', '/cases', clerk, HOSPITAL);
+  const caseNumber: string = created.body.case.caseNumber;
+  const at = `/cases/${caseNumber}`;
+  await hall.call('POST', `${at}/intake`, clerk, { decision: 'accept' });
+  const signRow = async () => {
+    const detail = await hall.call('GET', at, 'dev-supervisor');
+    return detail.body.tasks.find((x: { taskCode: string }) => x.taskCode === SHOP_SIGN);
+  };
+  await eventually(signRow, (row) => row?.status === 'open' && row.promisedDueAt !== null);
+  const ask = (token: string, task: string, body: unknown) =>
+    hall.call('POST', `${at}/tasks/${task}/materialsRequest`, token, body);
+  const reason = '招牌设置位置需核实，请补充全景照片';
+
+  // Nothing was asked yet: a supplement has nothing to go to.
+  const early = await hall.call('POST', `${at}/supplement`, clerk, {
+    materials: ['panorama-photo'],
+  });
+  t.is(early.status, 409);
+  t.is(early.body.error.code, 'invalid_state');
+  // A code that is neither the shop sign filing's material nor the hospital's.
+  const unknown = await ask('dev-officer-urban', SHOP_SIGN, {
+    materials: ['panorama-photo', 'tax-certificate'],
+    reason,
+  });
+  t.is(unknown.status, 422);
+  t.is(unknown.body.error.code, 'unknown_material');
+  t.regex(unknown.body.error.message, /tax-certificate/);
+  const otherDepartment = await ask('dev-officer-water', SHOP_SIGN, {
+    materials: ['panorama-photo'],
+    reason,
+  });
+  t.is(otherDepartment.status, 403);
+  t.is((await signRow()).awaiting, null);
+
+  const asked = await ask('dev-officer-urban', SHOP_SIGN, {
+    materials: ['panorama-photo', 'feasibility-study'],
+    reason,
+  });
+  t.is(asked.status, 201);
+  t.deepEqual(asked.body.task.materialsRequest.outstanding, [
+    'panorama-photo',
+    'feasibility-study',
+  ]);
+  const again = await ask('dev-officer-urban', SHOP_SIGN, {
+    materials: ['close-up-photo'],
+    reason,
+  });
+  t.is(again.status, 409);
+  t.is(again.body.error.code, 'invalid_state');
+
+  // Supervisors see who holds the task up: the applicant.
+  const waiting = await eventually(signRow, (row) => row.awaiting === 'applicant');
+  t.is(waiting.status, 'open');
+  const live = (await hall.call('GET', at, 'dev-supervisor')).body.live;
+  t.like(
+    live.tasks.find((x: { code: string }) => x.code === SHOP_SIGN),
+    { awaiting: 'applicant', requestedMaterials: ['panorama-photo', 'feasibility-study'] },
+  );
+  const mail = await eventually(
+    async () => smtp.received.find((m) => m.parsed?.subject?.startsWith('需补充材料')),
+    (m) => m !== undefined,
+  );
+  t.regex(mail!.parsed!.text ?? '', /全景照片/);
+  t.regex(mail!.parsed!.text ?? '', new RegExp(reason));
+
+  // A material the department did not ask for is refused, and nothing changes.
+  const notAsked = await hall.call('POST', `${at}/supplement`, clerk, {
+    materials: ['close-up-photo'],
+  });
+  t.is(notAsked.status, 422);
+  t.is(notAsked.body.error.code, 'unknown_material');
+  const partly = await hall.call('POST', `${at}/supplement`, clerk, {
+    materials: ['panorama-photo'],
+  });
+  t.is(partly.status, 200);
+  t.like(
+    partly.body.case.tasks.find((x: { code: string }) => x.code === SHOP_SIGN),
+    { awaiting: 'applicant', requestedMaterials: ['feasibility-study'] },
+  );
+  const rest = await hall.call('POST', `${at}/supplement`, clerk, {
+    task: SHOP_SIGN,
+    materials: ['feasibility-study'],
+  });
+  t.is(rest.status, 200);
+
+  const resumed = await eventually(signRow, (row) => row.awaiting === null);
+  t.truthy(resumed.promisedDueAt);
+  const timeline = (await hall.call('GET', at, 'dev-supervisor')).body.timeline as {
+    action: string;
+    taskCode: string | null;
+    stream: string;
+  }[];
+  t.deepEqual(
+    timeline
+      .filter((e) => ['materialsRequested', 'supplemented', 'resumed'].includes(e.action))
+      .map((e) => [e.action, e.taskCode, e.stream === caseNumber ? 'case' : 'task']),
+    [
+      ['materialsRequested', SHOP_SIGN, 'task'],
+      ['supplemented', SHOP_SIGN, 'case'],
+      ['supplemented', SHOP_SIGN, 'case'],
+      ['resumed', SHOP_SIGN, 'task'],
+    ],
+  );
+  const late = await hall.call('POST', `${at}/supplement`, clerk, {
+    materials: ['panorama-photo'],
+  });
+  t.is(late.status, 409);
+
+  // A concluded task, and a cancelled one, can no longer ask.
+  await hall.call('POST', `${at}/conclusion`, 'dev-officer-urban', {
+    task: SHOP_SIGN,
+    decision: 'approve',
+  });
+  await eventually(signRow, (row) => row.status === 'concluded');
+  const concluded = await ask('dev-officer-urban', SHOP_SIGN, {
+    materials: ['close-up-photo'],
+    reason,
+  });
+  t.is(concluded.status, 409);
+  t.is(concluded.body.error.code, 'invalid_state');
+  await hall.call('POST', `${at}/withdrawal`, clerk, { reasons: '投资方另选址' });
+  await eventually(
+    () => hall.call('GET', at, 'dev-supervisor'),
+    (r) => r.body.live?.tasks.some((x: { status: string }) => x.status === 'cancelled'),
+  );
+  const cancelled = await ask('dev-officer-water', 'water-drainage-permit', {
+    materials: ['application-form'],
+    reason,
+  });
+  t.is(cancelled.status, 409);
+  t.is(cancelled.body.error.code, 'task_cancelled');
 });

@@ -249,7 +249,7 @@ test('a notice takes its lines and amount from the catalog, and one event issues
   t.deepEqual(again, first);
   t.is(await p.count('payment_notices'), 1);
   t.like(p.bank.orderOf(first.noticeNumber), { orderId: first.bankOrderId, amountFen: 12_000 });
-  // The printed notice waits for the document service's paymentNotice kind.
+  // No document service is given here: test/paymentNotice.test.ts prints the notice.
   t.is(first.documentNumber, null);
 });
 

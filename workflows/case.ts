@@ -40,10 +40,12 @@ import {
   cancelTaskSignal,
   caseStatusQuery,
   collectUpdate,
+  materialsSuppliedSignal,
   refuseToAcceptUpdate,
   registeredUpdate,
   requestCorrectionUpdate,
   supplementUpdate,
+  taskMaterialsRequestedSignal,
   withdrawUpdate,
 } from './messages';
 
@@ -60,6 +62,8 @@ interface TaskSlot {
   starting?: boolean;
   /** A cancellation that arrived while the child was starting, delivered once it runs. */
   cancelRequested?: string;
+  /** Materials its department asked the applicant for, still to be handed in (codes). */
+  requested?: string[];
 }
 
 /** Runs one case from submission to closure. */
@@ -135,8 +139,17 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       status: t.status,
       dependsOn: t.spec.dependsOn,
       result: t.result,
+      ...(t.requested && t.status === 'open'
+        ? { awaiting: 'applicant' as const, requestedMaterials: [...t.requested] }
+        : {}),
     })),
   });
+
+  /** The open tasks waiting for the applicant's materials (one of them, if `code` names it). */
+  const awaitingTasks = (code?: string): TaskSlot[] =>
+    [...tasks.values()].filter(
+      (t) => t.status === 'open' && t.requested && (!code || t.spec.code === code),
+    );
 
   const requireIntake = (): void => {
     if (status === 'correctionRequested') {
@@ -326,9 +339,42 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     },
   );
 
+  setHandler(taskMaterialsRequestedSignal, ({ taskCode, materials: asked }) => {
+    const slot = tasks.get(taskCode);
+    // A task cancelled in the same instant asks nothing any more.
+    if (slot?.status === 'open') slot.requested = asked.map((m) => m.code);
+  });
+
+  /** Hands materials in at the lead counter to each task that asked for some of them. */
+  async function supplementTasks(req: { actor: Actor; materials: string[]; task?: string }) {
+    for (const slot of awaitingTasks(req.task)) {
+      const handed = slot.requested!.filter((code) => req.materials.includes(code));
+      if (handed.length === 0) continue;
+      const stillMissing = slot.requested!.filter((code) => !handed.includes(code));
+      slot.requested = stillMissing.length > 0 ? stillMissing : undefined;
+      const at = now();
+      const key = await record('supplemented', req.actor, {
+        taskCode: slot.spec.code,
+        details: { taskCode: slot.spec.code, materials: handed, stillMissing },
+      });
+      // The task resumes its clock once everything it asked for is in.
+      const child = getExternalWorkflowHandle(taskWorkflowId(caseNumber, slot.spec.code));
+      await child.signal(materialsSuppliedSignal, {
+        id: key,
+        materials: handed,
+        at,
+        actor: req.actor,
+      });
+    }
+  }
+
   setHandler(
     supplementUpdate,
     async (req) => {
+      if (status !== 'correctionRequested') {
+        await supplementTasks(req);
+        return view();
+      }
       materials = [...new Set([...materials, ...req.materials])];
       const stillMissing = (missing ?? []).filter((code) => !materials.includes(code));
       missing = stillMissing.length > 0 ? stillMissing : undefined;
@@ -344,6 +390,18 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     },
     {
       validator: (req) => {
+        if (status === 'accepted' && req.task && !tasks.has(req.task)) {
+          refuse('task_not_found', `no task ${req.task} in this case`);
+        }
+        if (status === 'accepted' && awaitingTasks(req.task).length > 0) {
+          // A department's request: only what it asked for, and not yet handed in.
+          const asked = new Set(awaitingTasks(req.task).flatMap((t) => t.requested!));
+          const notAsked = req.materials.filter((code: string) => !asked.has(code));
+          if (notAsked.length > 0) {
+            refuse('unknown_material', `not asked for by the department: ${notAsked.join(', ')}`);
+          }
+          return;
+        }
         if (status !== 'correctionRequested') {
           refuse('invalid_state', 'no materials were requested for this case');
         }
@@ -457,6 +515,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
     for (const slot of tasks.values()) {
       if (slot.status === 'open') {
         slot.status = 'cancelled';
+        slot.requested = undefined;
         const child = getExternalWorkflowHandle(taskWorkflowId(caseNumber, slot.spec.code));
         try {
           await child.signal(cancelTaskSignal, { reason });
@@ -521,6 +580,7 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
         .result()
         .then((result) => {
           slot.result = result;
+          slot.requested = undefined;
           if (slot.status === 'open')
             slot.status = result.outcome === 'cancelled' ? 'cancelled' : 'concluded';
           finished.push(result);
@@ -551,10 +611,18 @@ export async function caseWorkflow(input: CaseInput): Promise<CaseView> {
       ? clock.watch(
           () => status !== 'accepted',
           async (level, at) => {
-            await record('warningRaised', SYSTEM_ACTOR, {
+            const key = await record('warningRaised', SYSTEM_ACTOR, {
               caseChanges: { warningLevel: level },
               details: { level, dueAt: at },
             });
+            // The lead department and, from yellow on, the hall's staff are told (v1: no one).
+            if (patched('staff-notified-of-warnings')) {
+              notices.alertStaff({
+                step: level,
+                eventKey: key,
+                dueAt: level === 'reminder' ? clock.due?.promisedDueAt : at,
+              });
+            }
           },
         )
       : Promise.resolve();

@@ -3,9 +3,9 @@
  * calendar-change signal, shared by the department task and the joint case. Validators refuse a
  * bad or late request before it enters history.
  */
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import type { Actor, CaseChanges, ClockDue, TaskChanges, WarningLevel } from '../lib/case/model';
-import { SYSTEM_ACTOR } from '../lib/case/model';
+import { SUPPLEMENT_PROCEDURE, SYSTEM_ACTOR } from '../lib/case/model';
 import type { Limit } from '../lib/catalog/types';
 import type { ErrorCode } from '../lib/errors';
 import { hall } from './activities';
@@ -22,6 +22,9 @@ import {
   type ClockView,
   type UrgingView,
 } from './messages';
+
+/** Urgings and their escalations are told to staff by notification since this patch. */
+const STAFF_URGING_PATCH = 'staff-notified-of-urgings';
 
 function refuse(code: ErrorCode, message: string): never {
   throw ApplicationFailure.nonRetryable(message, code);
@@ -56,6 +59,8 @@ export interface ClockOwner {
   department?: string;
   isOpen: () => boolean;
   record: ClockRecorder;
+  /** Tells staff of an urging (the department) and of its escalation (leadership). */
+  alertStaff?: (step: 'urged' | 'urgingEscalated', eventKey: string, urging: UrgingView) => void;
   now: () => string;
 }
 
@@ -196,6 +201,10 @@ export function installClockHandlers(owner: ClockOwner): void {
       validator: ({ actor }) => {
         requireOwnDepartment(actor);
         if (!clock.suspended) refuse('not_suspended', 'the clock is not suspended');
+        // The applicant's materials resume it, handed in at the lead counter (the case's task).
+        if (clock.suspensions.at(-1)?.procedure === SUPPLEMENT_PROCEDURE) {
+          refuse('invalid_state', 'the clock waits for the applicant’s materials');
+        }
       },
     },
   );
@@ -227,6 +236,8 @@ export function installClockHandlers(owner: ClockOwner): void {
           urgedBy: actor.id,
         },
       });
+      // The first version told nobody beyond the register and the document.
+      if (owner.alertStaff && patched(STAFF_URGING_PATCH)) owner.alertStaff('urged', key, urging);
       void escalateUnanswered(urging);
       return { ...urging };
     },
@@ -248,9 +259,12 @@ export function installClockHandlers(owner: ClockOwner): void {
     const replied = await condition(() => urging.status !== 'awaitingReply', wait);
     if (replied) return;
     urging.status = 'escalated';
-    await owner.record('urgingEscalated', SYSTEM_ACTOR, {
+    const key = await owner.record('urgingEscalated', SYSTEM_ACTOR, {
       details: { urgingId: urging.id, replyBy: urging.replyBy, to: 'hallLeadership' },
     });
+    if (owner.alertStaff && patched(STAFF_URGING_PATCH)) {
+      owner.alertStaff('urgingEscalated', key, urging);
+    }
   }
 
   setHandler(

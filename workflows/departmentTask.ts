@@ -8,7 +8,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -17,19 +19,27 @@ import type {
   Actor,
   CaseChanges,
   RegisterEvent,
+  RequestedMaterial,
   TaskChanges,
   TaskInput,
   TaskResult,
   TaskStateView,
   TaskStatus,
 } from '../lib/case/model';
-import { SYSTEM_ACTOR } from '../lib/case/model';
+import { SUPPLEMENT_PROCEDURE, SYSTEM_ACTOR } from '../lib/case/model';
 import type { ErrorCode } from '../lib/errors';
 import { delivery, hall } from './activities';
 import { Clock } from './clock';
 import { Notices } from './notices';
 import { dueChangesOf, installClockHandlers, type DueChanges } from './clockHandlers';
-import { cancelTaskSignal, concludeUpdate, taskStatusQuery } from './messages';
+import {
+  cancelTaskSignal,
+  concludeUpdate,
+  materialsSuppliedSignal,
+  requestMaterialsUpdate,
+  taskMaterialsRequestedSignal,
+  taskStatusQuery,
+} from './messages';
 
 function refuse(code: ErrorCode, message: string): never {
   throw ApplicationFailure.nonRetryable(message, code);
@@ -92,7 +102,12 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     caseChanges: dueChanges ? caseShare({ ...dueChanges }) : undefined,
   });
 
-  setHandler(taskStatusQuery, (): TaskStateView => ({
+  /** The materials this task waits for from the applicant, if it asked for any. */
+  let materialsRequest:
+    { materials: RequestedMaterial[]; reason: string; outstanding: string[] } | undefined;
+  const supplies = new Set<string>();
+
+  const stateView = (): TaskStateView => ({
     caseNumber,
     taskCode: task.code,
     department: task.department,
@@ -101,7 +116,13 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     promisedDueAt: clock.due?.promisedDueAt,
     warnings: [...clock.fired],
     result,
-  }));
+    materialsRequest: materialsRequest && {
+      materials: materialsRequest.materials.map((m) => ({ ...m })),
+      reason: materialsRequest.reason,
+      outstanding: [...materialsRequest.outstanding],
+    },
+  });
+  setHandler(taskStatusQuery, stateView);
 
   installClockHandlers({
     clock,
@@ -111,6 +132,17 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     department: task.department,
     isOpen: () => status === 'open',
     now,
+    alertStaff: (step, eventKey, urging) =>
+      notices.alertStaff({
+        step,
+        eventKey,
+        department: task.department,
+        taskCode: task.code,
+        taskTitle: task.title,
+        dueAt: clock.due?.promisedDueAt,
+        replyBy: urging.replyBy,
+        message: urging.message,
+      }),
     record: async (action, actor, extra) => {
       const key = await record(action, actor, {
         details: extra.details,
@@ -151,6 +183,8 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
           reasons: conclusion.reasons,
           officer: conclusion.officer,
           concludedAt: at,
+          // Decided without the materials it asked for: it no longer waits for the applicant.
+          ...(materialsRequest ? { awaiting: null } : {}),
         },
       });
       upsertSearchAttributes({ CaseStatus: ['concluded'] });
@@ -180,6 +214,83 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     },
   );
 
+  setHandler(
+    requestMaterialsUpdate,
+    async ({ actor, materials, reason }) => {
+      await condition(() => opened);
+      const at = now();
+      const asked = [...new Map(materials.map((m) => [m.code, m])).values()];
+      materialsRequest = { materials: asked, reason, outstanding: asked.map((m) => m.code) };
+      // The applicant's time to bring the materials is not the department's: the clock stops
+      // (as for a correction, LLA art. 32) until the case hands the supplement over.
+      clock.suspensions.push({ from: at, to: null, procedure: SUPPLEMENT_PROCEDURE, reason });
+      await clock.compute();
+      const codes = asked.map((m) => m.code);
+      const key = await record('materialsRequested', actor, {
+        task: { awaiting: 'applicant' },
+        details: { materials: codes, reason, procedure: SUPPLEMENT_PROCEDURE, from: at },
+      });
+      // The case learns of it before the officer's call returns, so the lead counter can take
+      // the supplement at once.
+      await getExternalWorkflowHandle(workflowInfo().parent!.workflowId).signal(
+        taskMaterialsRequestedSignal,
+        { taskCode: task.code, materials: asked, reason, eventKey: key },
+      );
+      notices.tell('taskMaterialsRequested', key, undefined, {
+        department: task.department,
+        taskTitle: task.title,
+        requestedMaterials: asked.map((m) => m.name),
+        reasons: reason,
+      });
+      return stateView();
+    },
+    {
+      validator: ({ actor, materials, reason }) => {
+        if (actor.department !== task.department) {
+          refuse('wrong_department', `task ${task.code} belongs to ${task.department}`);
+        }
+        if (status === 'cancelled') refuse('task_cancelled', `task ${task.code} was cancelled`);
+        if (status !== 'open') refuse('invalid_state', `task ${task.code} is ${status}`);
+        if (!workflowInfo().parent) refuse('invalid_state', 'the task has no case to ask through');
+        if (materialsRequest) {
+          refuse('invalid_state', 'materials were asked for already: the applicant has not come');
+        }
+        if (clock.suspended) refuse('invalid_state', 'the clock is suspended already');
+        if (materials.length === 0) refuse('validation_failed', 'name at least one material');
+        if (materials.some((m: RequestedMaterial) => !m.code?.trim() || !m.name?.trim())) {
+          refuse('validation_failed', 'every material needs its code and name');
+        }
+        if (!reason.trim()) refuse('validation_failed', 'a request for materials needs its reason');
+      },
+    },
+  );
+
+  setHandler(materialsSuppliedSignal, async (supply) => {
+    // A repeated signal, or a supplement for a request already met or a task closed meanwhile.
+    if (supplies.has(supply.id) || !materialsRequest || status !== 'open') return;
+    supplies.add(supply.id);
+    const request = materialsRequest;
+    request.outstanding = request.outstanding.filter((c) => !supply.materials.includes(c));
+    if (request.outstanding.length > 0) return;
+    materialsRequest = undefined;
+    // The day the materials come in is not counted either (as for any resumption).
+    const open = clock.suspensions.find((s) => s.to === null)!;
+    open.to = supply.at;
+    const due = await clock.compute();
+    const key = await record('resumed', supply.actor, {
+      task: { awaiting: null, ...dueChangesOf(due) },
+      caseChanges: caseShare(dueChangesOf(due)),
+      details: {
+        procedure: open.procedure,
+        from: open.from,
+        to: open.to,
+        supplement: supply.id,
+        ...dueChangesOf(due),
+      },
+    });
+    notices.tell('resumed', key, undefined, { promisedDueAt: due.promisedDueAt });
+  });
+
   setHandler(cancelTaskSignal, ({ reason }) => {
     // A cancellation after the department concluded changes nothing; a repeated one is ignored.
     if (status !== 'open') return;
@@ -191,7 +302,12 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
     await condition(() => opened);
     const at = now();
     await record('taskCancelled', SYSTEM_ACTOR, {
-      task: { status: 'cancelled', cancelledAt: at, cancelReason: reason },
+      task: {
+        status: 'cancelled',
+        cancelledAt: at,
+        cancelReason: reason,
+        ...(materialsRequest ? { awaiting: null } : {}),
+      },
       details: { reason },
     });
     upsertSearchAttributes({ CaseStatus: ['cancelled'] });
@@ -274,11 +390,23 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
   const warnings = clock.watch(
     () => status !== 'open',
     async (level, at) => {
-      await record('warningRaised', SYSTEM_ACTOR, {
+      const key = await record('warningRaised', SYSTEM_ACTOR, {
         task: { warningLevel: level },
         caseChanges: caseShare({ warningLevel: level }),
         details: { level, dueAt: at, department: task.department },
       });
+      // The department and, from yellow on, the hall's staff are told (v1 only recorded it).
+      if (patched('staff-notified-of-warnings')) {
+        notices.alertStaff({
+          step: level,
+          eventKey: key,
+          department: task.department,
+          taskCode: task.code,
+          taskTitle: task.title,
+          // A reminder names the promised date it comes before.
+          dueAt: level === 'reminder' ? clock.due?.promisedDueAt : at,
+        });
+      }
     },
   );
 

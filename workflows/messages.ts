@@ -9,7 +9,9 @@ import type {
   CaseView,
   Conclusion,
   CorrectionRequest,
+  MaterialsRequest,
   RefusalRequest,
+  RequestedMaterial,
   TaskResult,
   TaskStateView,
 } from '../lib/case/model';
@@ -24,10 +26,14 @@ export const requestCorrectionUpdate = defineUpdate<CaseView, [CorrectionRequest
 );
 /** The clerk refuses to accept (不予受理), with reasons. */
 export const refuseToAcceptUpdate = defineUpdate<CaseView, [RefusalRequest]>('refuseToAccept');
-/** The applicant hands in the missing materials at the counter. */
-export const supplementUpdate = defineUpdate<CaseView, [{ actor: Actor; materials: string[] }]>(
-  'supplement',
-);
+/**
+ * The applicant hands in materials at the counter: those a correction asked for, or those a
+ * department asked for on its task (then `task` may name it when several tasks wait).
+ */
+export const supplementUpdate = defineUpdate<
+  CaseView,
+  [{ actor: Actor; materials: string[]; task?: string }]
+>('supplement');
 /** The applicant withdraws the application (撤回); open tasks are cancelled. */
 export const withdrawUpdate = defineUpdate<CaseView, [{ actor: Actor; reasons: string }]>(
   'withdraw',
@@ -43,6 +49,23 @@ export const concludeUpdate = defineUpdate<TaskResult, [Conclusion]>('conclude')
 export const cancelTaskSignal = defineSignal<[{ reason: string }]>('cancelTask');
 /** The live state of one department task. */
 export const taskStatusQuery = defineQuery<TaskStateView>('taskStatus');
+/** A department asks the applicant for more materials on its task; its clock stops meanwhile. */
+export const requestMaterialsUpdate = defineUpdate<TaskStateView, [MaterialsRequest]>(
+  'requestMaterials',
+);
+/** The task tells its case what it asked for, so the lead counter can take the supplement. */
+export const taskMaterialsRequestedSignal =
+  defineSignal<
+    [{ taskCode: string; materials: RequestedMaterial[]; reason: string; eventKey: string }]
+  >('taskMaterialsRequested');
+/**
+ * The case passes materials handed in at the lead counter to the task that asked for them;
+ * `id` (the case's register event) makes a repeated signal harmless.
+ */
+export const materialsSuppliedSignal =
+  defineSignal<[{ id: string; materials: string[]; at: string; actor: Actor }]>(
+    'materialsSupplied',
+  );
 
 /** The procedures whose time is not counted (LLA art. 45). */
 export const SUSPENDING_PROCEDURES = [

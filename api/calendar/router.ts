@@ -4,7 +4,14 @@ import { computeDue, startOfDayInZone } from '../../lib/calendar';
 import type { Client } from '@temporalio/client';
 import type pino from 'pino';
 import type { RegisterStore } from '../../lib/store';
-import { calendarChangedSignal } from '../../workflows/messages';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { DomainError } from '../../lib/errors';
+import type { calendarRearmWorkflow } from '../../workflows/calendarRearm';
+import {
+  rearmProgressQuery,
+  rearmWorkflowId,
+  type RearmProgress,
+} from '../../workflows/calendarRearmMessages';
 import { route, type RouteSpec } from '../route';
 
 const isoDate = /^\d{4}-\d{2}-\d{2}$/;
@@ -27,44 +34,71 @@ const dueQuery = z.object({
     ),
 });
 
+const rearmParams = z.object({
+  id: z
+    .string()
+    .regex(/^calendar-rearm-[\w.-]+$/, 'a re-arm id, as POST /calendar/overrides gave it'),
+});
+
 const overrideBody = z.object({
   date: z.string().regex(isoDate, 'YYYY-MM-DD'),
   kind: z.enum(['closed', 'open']),
   reason: z.string().trim().min(1, 'a calendar entry needs its reason').max(500),
 });
 
-/** What a calendar change needs: the register, and Temporal to tell every running clock. */
+/** What a calendar change needs: the register, and Temporal to re-arm every running clock. */
 export interface CalendarChangeDeps {
   store: RegisterStore;
   temporal: Client;
+  /** The hall's task queue, where the worker runs the re-arm workflow. */
+  taskQueue: string;
   log: pino.Logger;
 }
 
+/** The register setting that holds the calendar version the running clocks were last told of. */
+export const ANNOUNCED_CALENDAR_VERSION = 'announcedCalendarVersion';
+
 /**
- * Tells every running clock that the calendar changed; each computes its due moments again and
- * re-arms its timers. Returns how many were told.
+ * Starts the re-arm of every running clock on calendar version `version`
+ * (workflows/calendarRearm.ts) and returns its workflow id at once. One workflow id per
+ * version: a second start while the first runs joins it; once it has finished, a new run for
+ * the same version (the calendar went back to an earlier state) is allowed and harmless, since
+ * a clock ignores a version it already has.
  */
 export async function announceCalendarChange(
   deps: CalendarChangeDeps,
   version: string,
-): Promise<number> {
-  const ids = await deps.store.runningClockIds();
-  let next = 0;
-  let told = 0;
-  const lane = async () => {
-    while (next < ids.length) {
-      const id = ids[next++];
-      try {
-        await deps.temporal.workflow.getHandle(id).signal(calendarChangedSignal, { version });
-        told++;
-      } catch (err) {
-        // A clock that closed meanwhile needs no news.
-        deps.log.debug({ workflowId: id, err }, 'calendar change not delivered');
-      }
+): Promise<string> {
+  const workflowId = rearmWorkflowId(deps.taskQueue, version);
+  await deps.temporal.workflow.start<typeof calendarRearmWorkflow>('calendarRearmWorkflow', {
+    workflowId,
+    taskQueue: deps.taskQueue,
+    args: [{ version }],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  // The API's next start then sees this version as told (cli/api.ts), not as a new calendar.
+  await deps.store.setSetting(ANNOUNCED_CALENDAR_VERSION, version);
+  deps.log.info({ version, workflowId }, 'calendar re-arm started');
+  return workflowId;
+}
+
+/** A re-arm as GET /calendar/rearms/:id answers it. */
+async function rearmStatus(temporal: Client, workflowId: string) {
+  const handle = temporal.workflow.getHandle(workflowId);
+  let status: string;
+  try {
+    status = (await handle.describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      throw new DomainError('not_found', `no calendar re-arm ${workflowId}`);
     }
-  };
-  await Promise.all(Array.from({ length: 16 }, lane));
-  return told;
+    throw err;
+  }
+  let progress: RearmProgress | null = null;
+  if (status === 'COMPLETED') progress = await handle.result();
+  else if (status === 'RUNNING') progress = await handle.query(rearmProgressQuery);
+  return { id: workflowId, status: status.toLowerCase(), progress };
 }
 
 /** The public calendar (anyone may ask when a limit runs out), and the hall's own entries. */
@@ -89,17 +123,43 @@ export function calendarRoutes(
         route({
           method: 'post',
           path: '/calendar/overrides',
-          summary: 'Add a closure or correction; every running clock is computed again',
+          summary: 'Add a closure or correction; a re-arm recomputes every running clock',
           tag: 'calendar',
           roles: ['admin'],
           body: overrideBody,
+          errors: ['unavailable'],
           handler: async ({ body, principal }) => {
             const entry = { ...body, author: principal.id };
             await change.store.addCalendarOverride(entry);
             const version = await calendar.reload();
-            const recomputing = await announceCalendarChange(change, version);
-            return { status: 201, body: { override: entry, version, recomputing } };
+            let id: string;
+            try {
+              id = await announceCalendarChange(change, version);
+            } catch (err) {
+              // The entry stays (the calendar holds it); the API's next start re-arms for it,
+              // and the same request sent again starts the re-arm of the same version.
+              change.log.warn({ err, version }, 'calendar re-arm not started');
+              throw new DomainError('unavailable', 'the calendar re-arm could not be started');
+            }
+            return {
+              status: 202,
+              body: {
+                override: entry,
+                version,
+                rearm: { id, status: 'running', href: `/calendar/rearms/${id}` },
+              },
+            };
           },
+        }),
+        route({
+          method: 'get',
+          path: '/calendar/rearms/:id',
+          summary: 'How far the re-arm of the running clocks after a calendar change has got',
+          tag: 'calendar',
+          roles: ['admin', 'supervisor'],
+          params: rearmParams,
+          errors: ['not_found'],
+          handler: async ({ params }) => ({ body: await rearmStatus(change.temporal, params.id) }),
         }),
       ];
   return [

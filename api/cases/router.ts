@@ -27,6 +27,7 @@ import {
   withdrawalBody,
 } from './schema';
 import { submitCase, type SubmitDeps } from './submit';
+import { taskMaterialsRoutes } from './taskMaterialsRouter';
 
 /** What the case routes need. */
 export interface CaseRouteDeps extends SubmitDeps {
@@ -44,6 +45,7 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
   const handleOf = (caseNumber: string) => temporal.workflow.getHandle(caseNumber);
 
   return [
+    ...taskMaterialsRoutes(deps),
     route({
       method: 'post',
       path: '/cases',
@@ -120,17 +122,17 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
     route({
       method: 'post',
       path: '/cases/:caseNumber/supplement',
-      summary: 'Record materials handed in after a correction request',
+      summary: 'Materials handed in: after a correction, or that a department asked for',
       tag: 'cases',
       roles: ['clerk'],
       params: caseParams,
       body: supplementBody,
-      errors: ['case_not_found', 'invalid_state', 'unknown_material'],
+      errors: ['case_not_found', 'task_not_found', 'invalid_state', 'unknown_material'],
       handler: async ({ params, body, principal }) => {
         await caseFor(params.caseNumber, principal);
         const view = await onWorkflow(params.caseNumber, () =>
           handleOf(params.caseNumber).executeUpdate(supplementUpdate, {
-            args: [{ actor: actorOf(principal), materials: body.materials }],
+            args: [{ actor: actorOf(principal), materials: body.materials, task: body.task }],
           }),
         );
         return { body: { case: view } };

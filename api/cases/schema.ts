@@ -61,8 +61,20 @@ export const intakeBody = z.discriminatedUnion('decision', [
   }),
 ]);
 
-/** POST /cases/:caseNumber/supplement: materials handed in after a correction request. */
-export const supplementBody = z.object({ materials: materialCodes.min(1) });
+/**
+ * POST /cases/:caseNumber/supplement: materials handed in after a correction request, or after
+ * a department asked for more on its task (`task` names it when several tasks wait).
+ */
+export const supplementBody = z.object({
+  materials: materialCodes.min(1),
+  task: z.string().min(1).max(100).optional(),
+});
+
+/** POST /cases/:caseNumber/tasks/:task/materialsRequest: a department asks for more materials. */
+export const materialsRequestBody = z.object({
+  materials: materialCodes.min(1),
+  reason: z.string().trim().min(1).max(2000),
+});
 
 /** POST /cases/:caseNumber/conclusion: a department's decision on its task. */
 export const conclusionBody = z

@@ -26,6 +26,11 @@ export interface ExchangeHookDeps {
   taskQueue: string;
   reminderDays: number;
   payByDays: number;
+  /**
+   * True when the hall assigned a task of this hall case to the department (taskAssigned): its
+   * later messages then name the hall's case number as it was sent, not one of its own.
+   */
+  isAssigned?: (department: string, caseNumber: string) => Promise<boolean>;
 }
 
 /**
@@ -93,7 +98,8 @@ export function exchangeHooks(deps: ExchangeHookDeps): ExchangeHooks {
   return {
     startSupervision,
     async signalStatus(m) {
-      const caseNumber = hallCaseNumberOf(m.department, m.caseNumber);
+      const assigned = await deps.isAssigned?.(m.department, m.caseNumber);
+      const caseNumber = assigned ? m.caseNumber : hallCaseNumberOf(m.department, m.caseNumber);
       const actor = systemOf(m.department);
       if (m.type === 'statusChanged') return; // progress only: recorded by the exchange store
       const task = deps.temporal.workflow.getHandle(

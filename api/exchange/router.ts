@@ -11,8 +11,13 @@ import { DomainError } from '../../lib/errors';
 import { ExchangeRefusal, refusalReasons, type RefusalReason } from '../../lib/exchange/reasons';
 import { BodyRefused, receiveExchange, type ReceiveDeps } from '../../lib/exchange/receive';
 import { DEFAULT_LIMITS } from '../../lib/exchange/parse';
-import { EXCHANGE_XSD_PATH, ValidatorUnavailable } from '../../lib/exchange/xsd';
+import {
+  EXCHANGE_XSD_1_0_PATH,
+  EXCHANGE_XSD_PATH,
+  ValidatorUnavailable,
+} from '../../lib/exchange/xsd';
 import { route, type RouteSpec } from '../route';
+import { spoolRoutes } from './spool';
 
 /** What the exchange routes need: the inbound path's deps (store, hooks, secrets, limits). */
 export type ExchangeRouteDeps = Omit<ReceiveDeps, 'via' | 'remoteAddress' | 'expectedDepartment'>;
@@ -56,11 +61,12 @@ function refusedError(reason: RefusalReason, detail: string, rejectionId?: numbe
 }
 
 /**
- * POST /exchange/messages, GET /exchange/schema and GET /exchange/rejections, as route specs
+ * POST /exchange/messages, GET /exchange/schema[/1.0] and GET /exchange/rejections, as routes
  * for the app's extraRoutes (mounted, authenticated and documented like every other route).
  */
 export function exchangeRoutes(deps: ExchangeRouteDeps): RouteSpec<any, any, any>[] {
   const schema = readFileSync(EXCHANGE_XSD_PATH, 'utf8');
+  const schema10 = readFileSync(EXCHANGE_XSD_1_0_PATH, 'utf8');
   const limit = deps.limits?.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes;
 
   return [
@@ -123,7 +129,7 @@ export function exchangeRoutes(deps: ExchangeRouteDeps): RouteSpec<any, any, any
     route({
       method: 'get',
       path: '/exchange/schema',
-      summary: 'The XSD of the exchange format, version 1.0',
+      summary: 'The XSD of the exchange format, latest version (1.1: 1.0 plus taskCancelled)',
       tag: 'exchange',
       roles: 'public',
       produces: 'application/xml',
@@ -131,6 +137,20 @@ export function exchangeRoutes(deps: ExchangeRouteDeps): RouteSpec<any, any, any
         ctx.type = 'application/xml; charset=utf-8';
         ctx.set('Cache-Control', 'public, max-age=3600');
         return { body: schema };
+      },
+    }),
+
+    route({
+      method: 'get',
+      path: '/exchange/schema/1.0',
+      summary: 'The XSD of version 1.0 of the exchange format, for systems that pin it',
+      tag: 'exchange',
+      roles: 'public',
+      produces: 'application/xml',
+      handler: async ({ ctx }) => {
+        ctx.type = 'application/xml; charset=utf-8';
+        ctx.set('Cache-Control', 'public, max-age=3600');
+        return { body: schema10 };
       },
     }),
 
@@ -159,5 +179,7 @@ export function exchangeRoutes(deps: ExchangeRouteDeps): RouteSpec<any, any, any
         };
       },
     }),
+
+    ...spoolRoutes(deps.store.db),
   ];
 }

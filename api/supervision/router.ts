@@ -26,6 +26,34 @@ export function supervisionRoutes(
   timeZone: string,
 ): RouteSpec<any, any, any>[] {
   const db = store.db;
+  const listPage = async (query: z.infer<typeof listQuery>, dueColumn: string) =>
+    (await db('department_tasks as t')
+      .join('cases as c', 'c.case_number', 't.case_number')
+      .where('t.status', 'open')
+      .modify((q) => {
+        if (query.undelivered === 'true') void q.whereNull('t.delivered_at');
+        if (query.level) void q.where('t.warning_level', query.level);
+        else if (query.undelivered !== 'true') void q.whereNot('t.warning_level', 'none');
+        if (query.department) void q.where('t.department', query.department);
+      })
+      .orderBy(dueColumn, 'asc')
+      .orderBy('t.case_number')
+      .limit(query.pageSize)
+      .offset((query.page - 1) * query.pageSize)
+      .select(
+        't.case_number',
+        't.task_code',
+        't.department',
+        't.item_code',
+        't.warning_level',
+        't.promised_due_at',
+        't.statutory_due_at',
+        't.officer',
+        't.delivery_channel',
+        't.delivered_at',
+        'c.item_code as case_item',
+        'c.kind',
+      )) as Record<string, any>[];
   return [
     route({
       method: 'get',
@@ -37,42 +65,14 @@ export function supervisionRoutes(
       handler: async ({ query }) => {
         // Red is late on the statutory limit, the others on the promised one.
         const dueColumn = query.level === 'red' ? 't.statutory_due_at' : 't.promised_due_at';
-        const rows = (await db('department_tasks as t')
-          .join('cases as c', 'c.case_number', 't.case_number')
-          .where('t.status', 'open')
-          .modify((q) => {
-            if (query.undelivered === 'true') void q.whereNull('t.delivered_at');
-            if (query.level) void q.where('t.warning_level', query.level);
-            else if (query.undelivered !== 'true') void q.whereNot('t.warning_level', 'none');
-            if (query.department) void q.where('t.department', query.department);
-          })
-          .orderBy(dueColumn, 'asc')
-          .orderBy('t.case_number')
-          .limit(query.pageSize)
-          .offset((query.page - 1) * query.pageSize)
-          .select(
-            't.case_number',
-            't.task_code',
-            't.department',
-            't.item_code',
-            't.warning_level',
-            't.promised_due_at',
-            't.statutory_due_at',
-            't.officer',
-            't.delivery_channel',
-            't.delivered_at',
-            'c.item_code as case_item',
-            'c.kind',
-          )) as Record<string, any>[];
-        const snapshot = await calendar.snapshot();
+        // The calendar (for the working days overdue) is read while the database answers.
+        const [rows, index] = await Promise.all([listPage(query, dueColumn), calendar.snapshot()]);
         const today = dateInZone(new Date(), timeZone);
         return {
           body: {
             tasks: rows.map((r) => {
               const due: Date = r.warning_level === 'red' ? r.statutory_due_at : r.promised_due_at;
-              const overdue = due
-                ? workingDaysBetween(snapshot, dateInZone(due, timeZone), today)
-                : 0;
+              const overdue = due ? workingDaysBetween(index, dateInZone(due, timeZone), today) : 0;
               return {
                 caseNumber: r.case_number,
                 task: r.task_code,
@@ -102,21 +102,9 @@ export function supervisionRoutes(
       tag: 'supervision',
       roles: [...SUPERVISORS],
       handler: async () => {
-        const open = (await db('department_tasks')
-          .where('status', 'open')
-          .select('department', 'warning_level')
-          .count({ n: '*' })
-          .groupBy('department', 'warning_level')) as {
-          department: string;
-          warning_level: string;
-          n: string;
-        }[];
-        const done = (await db('department_tasks')
-          .where('status', 'concluded')
-          .select('department')
-          .count({ concluded: '*' })
-          .select(db.raw('count(*) filter (where concluded_at <= promised_due_at) as on_time'))
-          .groupBy('department')) as { department: string; concluded: string; on_time: string }[];
+        // Counts kept by the register's projection (supervision_counts), not a GROUP BY over
+        // every task: the answer stays a few hundred rows however large the register grows.
+        const counts = await store.supervisionCounts();
         const departments = new Map<string, Record<string, number | null>>();
         const row = (d: string) => {
           let r = departments.get(d);
@@ -135,16 +123,19 @@ export function supervisionRoutes(
           }
           return r;
         };
-        for (const o of open) {
-          const r = row(o.department);
-          r[o.warning_level] = Number(o.n);
-          r.open = (r.open ?? 0) + Number(o.n);
+        for (const c of counts) {
+          if (c.status === 'open') {
+            const r = row(c.department);
+            r[c.warningLevel] = (r[c.warningLevel] ?? 0) + c.tasks;
+            r.open = (r.open ?? 0) + c.tasks;
+          } else if (c.status === 'concluded') {
+            const r = row(c.department);
+            r.concluded = (r.concluded ?? 0) + c.tasks;
+            r.onTime = (r.onTime ?? 0) + c.onTime;
+          }
         }
-        for (const c of done) {
-          const r = row(c.department);
-          r.concluded = Number(c.concluded);
-          r.onTime = Number(c.on_time);
-          r.onTimeRate = Number(c.concluded) > 0 ? Number(c.on_time) / Number(c.concluded) : null;
+        for (const r of departments.values()) {
+          r.onTimeRate = r.concluded ? (r.onTime ?? 0) / r.concluded : null;
         }
         return {
           body: {

@@ -161,7 +161,30 @@ export interface TaskView {
   status: TaskStatus;
   dependsOn: string[];
   result?: TaskResult;
+  /** Set while the department waits for the applicant's materials (its clock suspended). */
+  awaiting?: 'applicant';
+  /** Codes of the materials the department asked for and the applicant has not handed in. */
+  requestedMaterials?: string[];
 }
+
+/** A material a department asks for on its task, by its catalog code and printed name. */
+export interface RequestedMaterial {
+  code: string;
+  name: string;
+}
+
+/**
+ * A department asks the applicant for more materials on its task (补充材料): the task's clock
+ * stops until the applicant hands them in at the lead counter.
+ */
+export interface MaterialsRequest {
+  actor: Actor;
+  materials: RequestedMaterial[];
+  reason: string;
+}
+
+/** The suspension procedure of a task waiting for the applicant's materials. */
+export const SUPPLEMENT_PROCEDURE = 'supplementRequested';
 
 /** The live state of a case, answered by caseStatusQuery. */
 export interface CaseView {
@@ -188,6 +211,8 @@ export interface TaskStateView {
   /** The warning levels fired so far, in order. */
   warnings: WarningLevel[];
   result?: TaskResult;
+  /** The materials request the task waits on, with the codes still to come. */
+  materialsRequest?: { materials: RequestedMaterial[]; reason: string; outstanding: string[] };
 }
 
 /** The due moments of a clock, as the calendar activity answers them. */
@@ -249,6 +274,8 @@ export interface TaskChanges {
   warningLevel?: string;
   deliveryChannel?: string;
   deliveredAt?: string;
+  /** Who the task waits for: the applicant's materials; null when it waits for nobody. */
+  awaiting?: 'applicant' | null;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The data each formal document needs, and the check that refuses to issue one with a legally
 // required field missing. Dates arrive already formatted (e.g. '2026年10月30日'): the documents
 // layer prints, it does not compute deadlines.
+import { isValidNoticeNumber } from '../bank/client';
 
 /** Fields every document carries: identity, verification and the issuing organ. */
 export interface DocumentBase {
@@ -190,6 +191,38 @@ export interface UrgingNoticeData extends DocumentBase {
   dueDate?: string;
 }
 
+/** One fee line of a payment notice, as the item's catalog entry sets it. */
+export interface PaymentNoticeLine {
+  /** What the fee is for, e.g. '普通护照工本费'. */
+  name: string;
+  /** The law or regulation that sets it (LLA art. 58: no fee without one). */
+  basis: string;
+  /** How many, with the unit the rate is per, e.g. '1本'. */
+  quantity: string;
+  /** The line's amount as printed, e.g. '120.00元'. */
+  amount: string;
+}
+
+/** 缴款通知书: what the applicant owes, under which law, to whom and by when (LLA art. 58–59). */
+export interface PaymentNoticeData extends DocumentBase {
+  /** The notice number the payer keys in at the bank; its last two digits are MOD 97-10. */
+  noticeNumber: string;
+  /** Who pays: the applicant, by the name on the application. */
+  payer: string;
+  /** Every fee line. */
+  lines: PaymentNoticeLine[];
+  /** The total in figures, e.g. '120.00元'. */
+  totalAmount: string;
+  /** The total in capital numerals, e.g. '壹佰贰拾元整'. */
+  totalInWords: string;
+  /** The last day to pay, e.g. '2026年12月18日'. */
+  payByDate: string;
+  /** The collecting bank. */
+  bankName: string;
+  /** The ways to pay at that bank, one per entry. */
+  paymentMethods: string[];
+}
+
 /** Every document kind and the data its template takes. */
 export interface DocumentDataMap {
   receipt: ReceiptData;
@@ -200,6 +233,7 @@ export interface DocumentDataMap {
   extensionNotice: ExtensionNoticeData;
   suspensionNotice: SuspensionNoticeData;
   urgingNotice: UrgingNoticeData;
+  paymentNotice: PaymentNoticeData;
 }
 
 /** Name of a document kind; also the name of its template in templates/. */
@@ -208,10 +242,11 @@ export type DocumentKind = keyof DocumentDataMap;
 /** The data of one document kind. */
 export type DocumentData<K extends DocumentKind> = DocumentDataMap[K];
 
-// A required field: a non-blank string, a boolean, or a list that must be non-empty and whose
-// elements must each have the listed non-blank fields ('' for a list of strings).
+// A required field: a non-blank string (that passes `check`, when given: a wrong value is as
+// good as none), or a list that must be non-empty and whose elements must each have the listed
+// non-blank fields ('' for a list of strings).
 type Requirement =
-  | { path: string; type: 'text' }
+  | { path: string; type: 'text'; check?: (value: string) => boolean }
   | { path: string; type: 'list'; each: readonly string[]; allowEmpty?: boolean };
 
 const BASE: readonly Requirement[] = [
@@ -287,6 +322,16 @@ export const REQUIRED_FIELDS: { readonly [K in DocumentKind]: readonly Requireme
   ],
   // The hall's supervision: what is urged, on whom, and by when the department answers.
   urgingNotice: [...BASE, ...text('department', 'taskName', 'message', 'replyBy', 'urgedBy')],
+  // 第五十八条、第五十九条: a fee only under a law that sets it, at its rate, paid to the bank;
+  // a mistyped notice number would send the money nowhere, so its check digits must hold.
+  paymentNotice: [
+    ...BASE,
+    { path: 'noticeNumber', type: 'text', check: isValidNoticeNumber },
+    ...text('payer'),
+    { path: 'lines', type: 'list', each: ['name', 'basis', 'quantity', 'amount'] },
+    ...text('totalAmount', 'totalInWords', 'payByDate', 'bankName'),
+    { path: 'paymentMethods', type: 'list', each: [''] },
+  ],
 };
 
 /** Thrown when a document lacks legally required fields; lists all of them at once. */
@@ -297,7 +342,7 @@ export class DocumentIncompleteError extends Error {
   /** Document kind that was being issued. */
   readonly kind: string;
 
-  /** Every missing or blank field, as a path such as 'reasons' or 'missingMaterials[1].name'. */
+  /** Every missing, blank or invalid field, as a path such as 'missingMaterials[1].name'. */
   readonly missing: string[];
 
   /** Builds the error for one kind and its missing fields. */
@@ -333,7 +378,9 @@ export function missingFields(kind: DocumentKind, data: unknown): string[] {
   for (const req of REQUIRED_FIELDS[kind]) {
     const value = lookup(data, req.path);
     if (req.type === 'text') {
-      if (isBlank(value)) missing.push(req.path);
+      if (isBlank(value) || (req.check && !req.check((value as string).trim()))) {
+        missing.push(req.path);
+      }
       continue;
     }
     if (!Array.isArray(value) || (value.length === 0 && !req.allowEmpty)) {

@@ -53,8 +53,8 @@ export interface ApplyDeps {
   store: ExchangeStore;
   hooks: ExchangeHooks;
   secrets: ExchangeSecrets;
-  /** How the message came: pushed to POST /exchange/messages, or polled from an outbox. */
-  via?: 'push' | 'poll';
+  /** How the message came: pushed to POST /exchange/messages, polled, or through the spool. */
+  via?: 'push' | 'poll' | 'spool';
   remoteAddress?: string;
   log?: pino.Logger;
   now?: () => Date;
@@ -92,7 +92,7 @@ export async function applyMessage(
         );
       }
 
-      // refuseUntrusted turned taskAssigned away: it goes from the hall, never to it.
+      // refuseUntrusted turned the hall's task messages away: they go from the hall, not to it.
       const answer = await decideAndCall(message as HallBound, deps, trx);
       const { ack, ackMessageId } = await composeHallAck(message, answer, deps, trx);
       await deps.store.recordMessage(
@@ -138,8 +138,8 @@ function refuseUntrusted(received: ReceivedMessage, secrets: ExchangeSecrets): v
       `the HMAC-SHA256 does not match the secret of ${message.department}`,
     );
   }
-  if (message.type === 'taskAssigned') {
-    throw new ExchangeRefusal('not_for_hall', 'taskAssigned goes from the hall to departments');
+  if (message.type === 'taskAssigned' || message.type === 'taskCancelled') {
+    throw new ExchangeRefusal('not_for_hall', `${message.type} goes from the hall to departments`);
   }
   if (message.type === 'acknowledgement' && message.recipient !== HALL_SENDER) {
     throw new ExchangeRefusal('not_for_hall', `the acknowledgement is for ${message.recipient}`);
@@ -149,7 +149,7 @@ function refuseUntrusted(received: ReceivedMessage, secrets: ExchangeSecrets): v
   }
 }
 
-type HallBound = Exclude<ExchangeMessage, { type: 'taskAssigned' }>;
+type HallBound = Exclude<ExchangeMessage, { type: 'taskAssigned' | 'taskCancelled' }>;
 
 async function decideAndCall(
   message: HallBound,

@@ -1,6 +1,6 @@
 /**
  * Writes exchange messages as XML, in the schema's field order, and signs them. Used by the hall
- * for what it sends (acknowledgements, taskAssigned) and by the department simulator for what a
+ * for what it sends (acknowledgements, taskAssigned, taskCancelled) and by the department simulator for what a
  * department sends. Every message element declares the namespace itself, so its signed bytes are
  * the same alone or inside a batch.
  */
@@ -8,6 +8,7 @@ import { signElement } from './sign';
 import {
   EXCHANGE_NAMESPACE,
   EXCHANGE_VERSION,
+  versionOf,
   type ExchangeMessage,
   type MessageType,
 } from './types';
@@ -47,6 +48,7 @@ export const BODY_FIELDS: { [T in MessageType]: readonly string[] } = {
     'statutoryDueAt',
     'promisedDueAt',
   ],
+  taskCancelled: ['recipient', 'taskCode', 'assignment', 'reason', 'cancelledAt'],
   acknowledgement: [
     'recipient',
     'acknowledges',
@@ -106,7 +108,7 @@ export function unsignedElement(message: ExchangeMessage, keyId?: string): strin
   const body = fields.map((f) => field(f, record[f], '  ')).join('');
   const key = keyId ? ` keyId="${keyId}"` : '';
   return (
-    `<${message.type} xmlns="${EXCHANGE_NAMESPACE}" version="${EXCHANGE_VERSION}">\n` +
+    `<${message.type} xmlns="${EXCHANGE_NAMESPACE}" version="${versionOf(message.type)}">\n` +
     body +
     `  <signature algorithm="HMAC-SHA256"${key}></signature>\n` +
     `</${message.type}>`

@@ -43,11 +43,12 @@ export const exchangeConfigShape = {
     .default(DEFAULT_LIMITS.validationTimeoutMs),
   /**
    * Outbox URL of each department system that cannot push, as JSON ({"tax":"http://.../outbox"});
-   * the hall polls them (lib/exchange/poller.ts). Default: none.
+   * each must have its own system (hasOwnSystem) and a secret. The worker polls them on a
+   * Temporal schedule each (cli/outboxPolling.ts). Default: none.
    */
   EXCHANGE_OUTBOXES: jsonRecord(z.url(), 'outbox URL'),
-  /** How often the hall polls each outbox, in ms (default 30 s). */
-  EXCHANGE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  /** How often the hall polls each outbox, in ms (default 30 s; at least 1 s, a schedule's step). */
+  EXCHANGE_POLL_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
 };
 
 /** The exchange's settings once parsed. */

@@ -1,6 +1,6 @@
 /**
  * The messages the hall writes: its acknowledgement of each department message, and the
- * taskAssigned of a joint case's task for a department with its own system. Both are signed with
+ * taskAssigned (and taskCancelled) of a task for a department with its own system. Both are signed with
  * the secret shared with the recipient and numbered from the hall's own sequence.
  */
 import type { Knex } from 'knex';
@@ -14,6 +14,7 @@ import {
   type ExchangeSecrets,
   type MessageHeader,
   type TaskAssignedMessage,
+  type TaskCancelledMessage,
 } from './types';
 
 /** What the hall answers about one message. */
@@ -95,37 +96,47 @@ export interface PreparedMessage {
   acknowledgedAt: string | null;
 }
 
+/** The end of a task a department was assigned (its case was denied, withdrawn...). */
+export interface TaskCancellation {
+  /** The case event that cancelled the task: the same event always gives the same message. */
+  eventKey: string;
+  caseNumber: string;
+  recipient: string;
+  taskCode: string;
+  /** The messageId of the taskAssigned it ends, when one went out. */
+  assignment?: string;
+  reason?: string;
+  cancelledAt: string;
+}
+
+type HallTaskMessage = TaskAssignedMessage | TaskCancelledMessage;
+type HallDeps = { store: ExchangeStore; secrets: ExchangeSecrets; now?: () => Date };
+
 /**
- * Builds the taskAssigned of an assignment once and keeps it: a retried delivery resends the
- * same id, sequence and bytes, so the department's own dedupe by message id holds.
+ * Builds a hall message for an event once and keeps it: a retried delivery resends the same
+ * id, sequence and bytes, so the department's own dedupe by message id holds.
  */
-export async function prepareTaskAssigned(
-  assignment: TaskAssignment,
-  deps: { store: ExchangeStore; secrets: ExchangeSecrets; now?: () => Date },
+async function prepareOnce(
+  eventKey: string,
+  recipient: string,
+  build: (header: MessageHeader) => HallTaskMessage,
+  idPrefix: string,
+  deps: HallDeps,
 ): Promise<PreparedMessage> {
-  const secret = secretFor(deps.secrets, assignment.recipient);
-  const kept = await deps.store.keepOutbound(assignment.eventKey, (sequence) => {
-    const message: TaskAssignedMessage = {
-      type: 'taskAssigned',
-      messageId: `hall-task-${sequence}`,
+  const secret = secretFor(deps.secrets, recipient);
+  const kept = await deps.store.keepOutbound(eventKey, (sequence) => {
+    const message = build({
+      messageId: `${idPrefix}-${sequence}`,
       department: HALL_SENDER,
       sequence,
-      caseNumber: assignment.caseNumber,
+      caseNumber: '',
       timestamp: (deps.now?.() ?? new Date()).toISOString(),
-      recipient: assignment.recipient,
-      taskCode: assignment.taskCode,
-      itemCode: assignment.itemCode,
-      title: assignment.title,
-      role: assignment.role,
-      openedAt: assignment.openedAt,
-      statutoryDueAt: assignment.statutoryDueAt,
-      promisedDueAt: assignment.promisedDueAt,
-    };
+    });
     return {
       messageId: message.messageId,
-      recipient: assignment.recipient,
-      caseNumber: assignment.caseNumber,
-      type: 'taskAssigned',
+      recipient,
+      caseNumber: message.caseNumber,
+      type: message.type,
       xml: composeMessage(message, secret),
     };
   });
@@ -135,6 +146,36 @@ export async function prepareTaskAssigned(
     document: xmlDocument(kept.xml),
     acknowledgedAt: kept.acknowledgedAt,
   };
+}
+
+/** The taskAssigned of an assignment, built once and kept (see prepareOnce). */
+export function prepareTaskAssigned(
+  assignment: TaskAssignment,
+  deps: HallDeps,
+): Promise<PreparedMessage> {
+  const { eventKey: _key, ...fields } = assignment;
+  return prepareOnce(
+    assignment.eventKey,
+    assignment.recipient,
+    (header) => ({ ...header, type: 'taskAssigned', ...fields }),
+    'hall-task',
+    deps,
+  );
+}
+
+/** The taskCancelled (format 1.1) of a cancellation, built once and kept (see prepareOnce). */
+export function prepareTaskCancelled(
+  cancellation: TaskCancellation,
+  deps: HallDeps,
+): Promise<PreparedMessage> {
+  const { eventKey: _key, ...fields } = cancellation;
+  return prepareOnce(
+    cancellation.eventKey,
+    cancellation.recipient,
+    (header) => ({ ...header, type: 'taskCancelled', ...fields }),
+    'hall-cancel',
+    deps,
+  );
 }
 
 /** What a department system answered to a hall message. */

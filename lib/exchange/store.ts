@@ -20,7 +20,7 @@ export interface ExchangeMessageRecord {
   type: MessageType;
   acknowledges: string | null;
   contentSha256: string;
-  via: 'push' | 'poll';
+  via: 'push' | 'poll' | 'spool';
   receivedAt: string;
   ack: string;
   ackMessageId: string;
@@ -38,7 +38,7 @@ export interface ExchangeRejection {
   messageType: string | null;
   caseNumber: string | null;
   sequence: number | null;
-  via: 'push' | 'poll';
+  via: 'push' | 'poll' | 'spool';
   remoteAddress: string | null;
   bodySha256: string;
   excerpt: string;
@@ -55,7 +55,7 @@ export interface RejectionInput {
   messageType?: string;
   caseNumber?: string;
   sequence?: number;
-  via: 'push' | 'poll';
+  via: 'push' | 'poll' | 'spool';
   remoteAddress?: string;
   /** The body or the message element; its start is kept as the excerpt. */
   raw: string | Buffer;
@@ -95,7 +95,7 @@ function toMessageRecord(r: Record<string, unknown>): ExchangeMessageRecord {
     type: r.type as MessageType,
     acknowledges: (r.acknowledges as string | null) ?? null,
     contentSha256: r.content_sha256 as string,
-    via: r.via as 'push' | 'poll',
+    via: r.via as 'push' | 'poll' | 'spool',
     receivedAt: iso(r.received_at),
     ack: r.ack as string,
     ackMessageId: r.ack_message_id as string,
@@ -114,7 +114,7 @@ function toRejection(r: Record<string, unknown>): ExchangeRejection {
     messageType: (r.message_type as string | null) ?? null,
     caseNumber: (r.case_number as string | null) ?? null,
     sequence: r.sequence === null ? null : Number(r.sequence),
-    via: r.via as 'push' | 'poll',
+    via: r.via as 'push' | 'poll' | 'spool',
     remoteAddress: (r.remote_address as string | null) ?? null,
     bodySha256: r.body_sha256 as string,
     excerpt: r.excerpt as string,
@@ -349,6 +349,14 @@ export class ExchangeStore {
     const row = (await db('exchange_outbound').where({ message_id: messageId }).first()) as
       Record<string, unknown> | undefined;
     return row ? toOutbound(row) : undefined;
+  }
+
+  /** True when the hall assigned a task of this (hall) case to the department. */
+  async hasAssignment(recipient: string, caseNumber: string, db: Db = this.db): Promise<boolean> {
+    const row = (await db('exchange_outbound')
+      .where({ recipient, case_number: caseNumber, type: 'taskAssigned' })
+      .first('message_id')) as { message_id: string } | undefined;
+    return row !== undefined;
   }
 
   /** Marks a hall message acknowledged by its recipient; the first acknowledgement stays. */

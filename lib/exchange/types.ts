@@ -1,14 +1,16 @@
 /**
  * The messages of the hall's XML exchange (数据交换) with department systems, as typed values.
- * exchange/onedoor-exchange-1.0.xsd is the contract; these types mirror it field for field.
+ * exchange/onedoor-exchange-1.1.xsd is the contract; these types mirror it field for field.
  */
 import type { Decision } from '../case/model';
 import type { SuspendingProcedure } from '../../workflows/messages';
 
 /** The namespace of version 1.0 of the format. */
 export const EXCHANGE_NAMESPACE = 'urn:onedoor:exchange:1.0';
-/** The value of every message's version attribute. */
+/** The version attribute of the messages of 1.0 (and of a batch): what a 1.0 system reads. */
 export const EXCHANGE_VERSION = '1.0';
+/** The latest minor version: 1.1 adds taskCancelled in the same namespace, nothing else. */
+export const EXCHANGE_LATEST_VERSION = '1.1';
 /** The sender code of the hall itself in the messages it sends. */
 export const HALL_SENDER = 'hall';
 
@@ -20,6 +22,7 @@ export const MESSAGE_TYPES = [
   'resumed',
   'caseConcluded',
   'taskAssigned',
+  'taskCancelled',
   'acknowledgement',
 ] as const;
 
@@ -118,6 +121,22 @@ export interface TaskAssignedMessage extends MessageHeader {
   promisedDueAt?: string;
 }
 
+/** The hall tells a department its task need not be decided any more (since 1.1). */
+export interface TaskCancelledMessage extends MessageHeader {
+  type: 'taskCancelled';
+  recipient: string;
+  taskCode: string;
+  /** The messageId of the taskAssigned this ends, when one was sent. */
+  assignment?: string;
+  reason?: string;
+  cancelledAt: string;
+}
+
+/** The version attribute a message is written with: the version that defines its kind. */
+export function versionOf(type: MessageType): string {
+  return type === 'taskCancelled' ? EXCHANGE_LATEST_VERSION : EXCHANGE_VERSION;
+}
+
 /** How a message was taken: applied (or applied before), refused for good, or to send again. */
 export type AckStatus = 'accepted' | 'refused' | 'retry';
 
@@ -139,7 +158,14 @@ export type StatusMessage =
 
 /** Any message of the format. */
 export type ExchangeMessage =
-  CaseAcceptedMessage | StatusMessage | TaskAssignedMessage | AcknowledgementMessage;
+  | CaseAcceptedMessage
+  | StatusMessage
+  | TaskAssignedMessage
+  | TaskCancelledMessage
+  | AcknowledgementMessage;
+
+/** The messages of the hall to a department about its task. */
+export type TaskMessageOfHall = TaskAssignedMessage | TaskCancelledMessage;
 
 /** A message as built by its sender, before the header's type-specific fields are checked. */
 export type MessageOf<T extends MessageType> = Extract<ExchangeMessage, { type: T }>;

@@ -10,15 +10,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-/** The schema file of version 1.0 of the format. */
 // Resolved from this file, not from lib/config (which imports the exchange's settings).
-export const EXCHANGE_XSD_PATH = path.join(
-  __dirname,
-  '..',
-  '..',
-  'exchange',
-  'onedoor-exchange-1.0.xsd',
-);
+const SCHEMAS = path.join(__dirname, '..', '..', 'exchange');
+/** The schema of the latest version (1.1): what the hall validates with and serves. */
+export const EXCHANGE_XSD_PATH = path.join(SCHEMAS, 'onedoor-exchange-1.1.xsd');
+/** The schema of version 1.0, kept for systems that pin it: every 1.0 document is valid 1.1. */
+export const EXCHANGE_XSD_1_0_PATH = path.join(SCHEMAS, 'onedoor-exchange-1.0.xsd');
 
 /** The outcome of validating one document. */
 export type XsdResult = { valid: true } | { valid: false; errors: string[] };

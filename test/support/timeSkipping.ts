@@ -32,6 +32,7 @@ import {
   type IssueRequest,
 } from '../../activities/documents';
 import { createRegisterActivities } from '../../activities/register';
+import { createRearmActivities } from '../../activities/rearm';
 import { hallDay, snapshotItem } from '../../api/cases/submit';
 import {
   buildSnapshotFromChineseDays,
@@ -257,11 +258,19 @@ export function buildFakeHall(options: FakeHallOptions = {}): FakeHall {
     ...createDocumentActivities(documentService),
     // No department has a system of its own here: every task is in the hall inbox at once.
     ...createDepartmentActivities({}),
+    // The calendar re-arm is not run by these tests; its activities only complete the set.
+    ...createRearmActivities({ store: store as RegisterStore }),
     // The applicant has no channel switched on: nothing is sent, the request is kept.
     async notify(request) {
       calls.push({ activity: 'notify', request, answer: undefined });
       const { caseNumber, eventKey, step } = request;
       return { caseNumber, eventKey, step, notifications: [], skipped: [] };
+    },
+    // Staff have no contact on file here: the request is kept, as the workflow made it.
+    async notifyStaff(request) {
+      calls.push({ activity: 'notifyStaff', request, answer: undefined });
+      const { caseNumber, eventKey, step } = request;
+      return { caseNumber, eventKey, step, notifications: [], unaddressed: [] };
     },
     // No item of these tests carries a fee.
     ...notFaked(['issuePaymentNotice', 'checkPayment', 'expirePaymentNotice', 'startRefund']),

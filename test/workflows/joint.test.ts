@@ -16,7 +16,11 @@ import type {
 import {
   acceptUpdate,
   caseStatusQuery,
+  clockQuery,
   concludeUpdate,
+  requestMaterialsUpdate,
+  supplementUpdate,
+  taskStatusQuery,
   withdrawUpdate,
 } from '../../workflows/messages';
 import {
@@ -27,6 +31,7 @@ import {
   buildConclusion,
   buildFakeHall,
   buildGate,
+  catalogItem,
   concludeTask,
   createHallWorker,
   createTimeSkippingEnv,
@@ -110,10 +115,11 @@ async function withAcceptedCase(
   itemCode: string,
   body: (run: JointRun) => Promise<void>,
   hall: FakeHall = buildFakeHall(),
+  overrides: Partial<Omit<CaseInput, 'item'>> = {},
 ): Promise<void> {
   const { env } = t.context;
   const { run, startCase } = await createHallWorker(t, env, hall);
-  const input = buildCaseInput(itemCode);
+  const input = buildCaseInput(itemCode, overrides);
   started.push(input);
   const caseNumber = input.caseNumber;
 
@@ -149,6 +155,139 @@ function cancellationsOf(hall: FakeHall): Record<string, number> {
   }
   return counts;
 }
+
+/**
+ * Mondays whose fortnight (Monday to the second Thursday) has no statutory holiday and no
+ * make-up working day on the State Council's 2026 arrangement: December 2026 has neither (the
+ * next holiday is 1 January 2027, a Friday).
+ */
+const PLAIN_MONDAYS = ['2026-12-07', '2026-12-14', '2026-12-21'];
+
+/** The hall's day `offset` calendar days after a YYYY-MM-DD date, at a given hall time. */
+function hallMoment(date: string, offset: number, time: string): string {
+  const day = new Date(Date.parse(`${date}T00:00:00Z`) + offset * DAY_MS);
+  return new Date(`${day.toISOString().slice(0, 10)}T${time}+08:00`).toISOString();
+}
+
+/** The end (24:00, Asia/Shanghai) of the hall's day `offset` days after a date. */
+const endOfDay = (date: string, offset: number): string =>
+  new Date(Date.parse(hallMoment(date, offset + 1, '00:00:00')) - 1).toISOString();
+
+/** Skips the test server's clock forward to an instant. */
+async function skipTo(env: TestWorkflowEnvironment, instant: string): Promise<void> {
+  const wait = Date.parse(instant) - (await env.currentTimeMs());
+  if (wait <= 0) throw new Error(`the test server is past ${instant} already`);
+  await env.sleep(wait);
+}
+
+test.serial(
+  'a task waiting for the applicant’s materials stops its clock; the other tasks run on',
+  async (t) => {
+    const { env } = t.context;
+    const now = await env.currentTimeMs();
+    const monday = PLAIN_MONDAYS.find((d) => Date.parse(hallMoment(d, 0, '09:00:00')) > now);
+    if (!monday) {
+      t.fail(`this test counts on the 2026 calendar; the clock is past ${PLAIN_MONDAYS.at(-1)}`);
+      return;
+    }
+    // Received and accepted on Monday 09:00; the urban task counts from receipt.
+    await skipTo(env, hallMoment(monday, 0, '09:00:00'));
+    const receivedAt = new Date(await env.currentTimeMs()).toISOString();
+    const signItem = catalogItem(SHOP_SIGN);
+    const asked = signItem.materials
+      .filter((m) => ['panorama-photo', 'close-up-photo'].includes(m.code))
+      .map((m) => ({ code: m.code, name: m.name }));
+    const officer = { id: 'officer-urban-1', role: 'officer', department: 'urban' };
+    const reason = '招牌效果图与现场位置不符，请补充全景照片和近景照片';
+
+    await withAcceptedCase(
+      t,
+      HOSPITAL,
+      async ({ hall, handle, caseNumber, caseWhen }) => {
+        const openAtOnce = [ESTABLISHMENT, REGISTRATION, ECOLOGY, DRAINAGE, SHOP_SIGN];
+        for (const code of openAtOnce) await taskSettled(env, hall, caseNumber, code);
+        const datesOf = async (code: string) => {
+          const s = await taskHandle(env, caseNumber, code).query(taskStatusQuery);
+          return { statutoryDueAt: s.statutoryDueAt, promisedDueAt: s.promisedDueAt };
+        };
+        const before = Object.fromEntries(
+          await Promise.all(openAtOnce.map(async (c) => [c, await datesOf(c)] as const)),
+        );
+        // Urban's limits, 5 working days statutory and 3 promised, counted from Monday (day 0):
+        // Tue 1, Wed 2, Thu 3 (promised), Fri 4, next Mon 5 (statutory).
+        t.deepEqual(before[SHOP_SIGN], {
+          statutoryDueAt: endOfDay(monday, 7),
+          promisedDueAt: endOfDay(monday, 3),
+        });
+
+        // Tuesday 10:00: urban asks for two photos.
+        await skipTo(env, hallMoment(monday, 1, '10:00:00'));
+        const sign = taskHandle(env, caseNumber, SHOP_SIGN);
+        const waiting = await sign.executeUpdate(requestMaterialsUpdate, {
+          args: [{ actor: officer, materials: asked, reason }],
+        });
+        t.like(waiting, { status: 'open', statutoryDueAt: undefined, promisedDueAt: undefined });
+        t.deepEqual(waiting.materialsRequest?.outstanding, ['panorama-photo', 'close-up-photo']);
+        const requested = hall
+          .eventsOf(`${caseNumber}/${SHOP_SIGN}`)
+          .find((e) => e.action === 'materialsRequested')!;
+        t.like(requested, {
+          actor: officer,
+          task: { awaiting: 'applicant' },
+          details: { materials: ['panorama-photo', 'close-up-photo'], reason },
+        });
+        const view = await caseWhen(() => true);
+        t.like(
+          view.tasks.find((task) => task.code === SHOP_SIGN),
+          { awaiting: 'applicant', requestedMaterials: ['panorama-photo', 'close-up-photo'] },
+        );
+        const notice = await eventually(
+          async () => hall.calls.find((c) => c.request?.step === 'taskMaterialsRequested'),
+          (call) => call !== undefined,
+        );
+        t.like(notice!.request, {
+          caseNumber,
+          eventKey: `${caseNumber}/${SHOP_SIGN}#${requested.seq}`,
+          details: { department: 'urban', requestedMaterials: asked.map((m) => m.name) },
+        });
+
+        // Thursday 10:00: the applicant hands both photos in at the lead counter.
+        await skipTo(env, hallMoment(monday, 3, '10:00:00'));
+        const after = await handle.executeUpdate(supplementUpdate, {
+          args: [{ actor: buildClerk(), materials: ['panorama-photo', 'close-up-photo'] }],
+        });
+        t.is(after.tasks.find((task) => task.code === SHOP_SIGN)?.awaiting, undefined);
+        const resumed = await hall.waitForEvent(
+          (e) => e.stream === `${caseNumber}/${SHOP_SIGN}` && e.action === 'resumed',
+        );
+        const supplemented = hall.eventsOf(caseNumber).find((e) => e.action === 'supplemented')!;
+        t.like(supplemented, {
+          taskCode: SHOP_SIGN,
+          details: { materials: ['panorama-photo', 'close-up-photo'], stillMissing: [] },
+        });
+
+        // Tue, Wed and Thu (request day to supplement day, both included) are 3 working days not
+        // counted: Fri 1, Mon 2, Tue 3 (promised), Wed 4, Thu 5 (statutory). Both dates move by
+        // exactly 3 working days: Mon → Thu and Thu → Tue.
+        const moved = { statutoryDueAt: endOfDay(monday, 10), promisedDueAt: endOfDay(monday, 8) };
+        t.like(resumed, { task: { awaiting: null, ...moved } });
+        t.deepEqual(await datesOf(SHOP_SIGN), moved);
+        t.deepEqual((await sign.query(taskStatusQuery)).warnings, []);
+        for (const code of openAtOnce.filter((c) => c !== SHOP_SIGN)) {
+          t.deepEqual(await datesOf(code), before[code], `${code} keeps its dates`);
+          const actions = hall.eventsOf(`${caseNumber}/${code}`).map((e) => e.action);
+          t.false(actions.includes('resumed') || actions.includes('clockRecomputed'), code);
+        }
+
+        await handle.executeUpdate(withdrawUpdate, {
+          args: [{ actor: buildClerk(), reasons: 'the investors chose another site' }],
+        });
+      },
+      buildFakeHall(),
+      { receivedAt },
+    );
+  },
+);
 
 test.serial('a joint restaurant opens only the business registration at acceptance', async (t) => {
   const { env } = t.context;
@@ -436,6 +575,133 @@ test.serial('a conclusion for a cancelled task is refused and changes nothing', 
     hall,
   );
 });
+
+/** The warning levels a stream's register events raised, in order. */
+function warningsOf(hall: FakeHall, stream: string): unknown[] {
+  return hall
+    .eventsOf(stream)
+    .filter((e) => e.action === 'warningRaised')
+    .map((e) => e.details?.level);
+}
+
+/** The warning level the register row of a task (or, for the case's stream, the case) holds. */
+function rowLevelOf(hall: FakeHall, stream: string, isCase = false): string {
+  const levels = hall
+    .eventsOf(stream)
+    .map((e) => (isCase ? e.caseChanges?.warningLevel : e.task?.warningLevel))
+    .filter((level) => level !== undefined);
+  return levels.at(-1) ?? 'none';
+}
+
+test.serial(
+  'a joint case is late on one related task only, and on its own clock by its own dates',
+  async (t) => {
+    const { env } = t.context;
+    const receivedAt = new Date(await env.currentTimeMs()).toISOString();
+    /** The three departments besides water, whose tasks conclude on the day they open. */
+    const onTime: Record<string, string> = {
+      [REGISTRATION]: 'market',
+      'market-food-business-licence': 'market',
+      'fire-public-assembly-check-commitment': 'fire',
+      [SHOP_SIGN]: 'urban',
+    };
+
+    await withAcceptedCase(
+      t,
+      RESTAURANT,
+      async ({ hall, handle, caseNumber, accepted, conclude, caseWhen }) => {
+        await conclude(REGISTRATION, 'market');
+        await caseWhen((v) => v.tasks.every((task) => task.status !== 'waiting'));
+        for (const [code, department] of Object.entries(onTime)) {
+          if (code !== REGISTRATION) await conclude(code, department);
+        }
+        const waterStream = `${caseNumber}/${DRAINAGE}`;
+        const water = taskHandle(env, caseNumber, DRAINAGE);
+        const waterOpened = (await taskInputOf(water)).openedAt;
+        const waterDue = await water.query(taskStatusQuery);
+        const caseDue = await handle.query(clockQuery);
+        // Water: 8 calendar days promised, 15 statutory, from its opening; the case: 20 working
+        // days promised, 45 statutory (LLA art. 42 ¶2), from acceptance.
+        t.is(waterDue.promisedDueAt, dueOn(waterOpened, { days: 8, unit: 'calendarDays' }).dueAt);
+        t.is(waterDue.statutoryDueAt, dueOn(waterOpened, { days: 15, unit: 'calendarDays' }).dueAt);
+        const acceptedAt = accepted.acceptedAt!;
+        t.is(caseDue.promisedDueAt, dueOn(acceptedAt, { days: 20, unit: 'workingDays' }).dueAt);
+        t.is(caseDue.statutoryDueAt, dueOn(acceptedAt, { days: 45, unit: 'workingDays' }).dueAt);
+
+        // The other tasks end as they were on the day they concluded. (The fire check is decided
+        // on the spot: its reminder, a working day before a same-day limit, was past at opening.)
+        const othersAtConclusion = Object.fromEntries(
+          Object.keys(onTime).map((code) => [code, warningsOf(hall, `${caseNumber}/${code}`)]),
+        );
+        t.deepEqual(othersAtConclusion, {
+          [REGISTRATION]: [],
+          'market-food-business-licence': [],
+          'fire-public-assembly-check-commitment': ['reminder'],
+          [SHOP_SIGN]: [],
+        });
+        const othersUnaffected = async (when: string) => {
+          for (const code of Object.keys(onTime)) {
+            const state = await taskHandle(env, caseNumber, code).query(taskStatusQuery);
+            t.deepEqual(state.warnings, othersAtConclusion[code], `${code} ${when}`);
+            t.deepEqual(warningsOf(hall, `${caseNumber}/${code}`), othersAtConclusion[code]);
+          }
+        };
+        const raised = (stream: string, level: string) =>
+          hall.waitForEvent(
+            (e) =>
+              e.stream === stream && e.action === 'warningRaised' && e.details?.level === level,
+          );
+        const past = (instant: string | undefined) =>
+          skipTo(env, new Date(Date.parse(instant!) + 60_000).toISOString());
+
+        // 1. A minute past water's promised date: water is yellow; the case has no warning.
+        await past(waterDue.promisedDueAt);
+        await raised(waterStream, 'yellow');
+        t.deepEqual((await water.query(taskStatusQuery)).warnings, ['reminder', 'yellow']);
+        t.deepEqual(warningsOf(hall, waterStream), ['reminder', 'yellow']);
+        t.is(rowLevelOf(hall, waterStream), 'yellow');
+        t.deepEqual((await handle.query(clockQuery)).warnings, []);
+        t.is(rowLevelOf(hall, caseNumber, true), 'none');
+        await othersUnaffected('after water’s promised date');
+
+        // 2. A minute past water's statutory date: water is red; still nothing on the case.
+        await past(waterDue.statutoryDueAt);
+        await raised(waterStream, 'red');
+        t.deepEqual((await water.query(taskStatusQuery)).warnings, ['reminder', 'yellow', 'red']);
+        t.is(rowLevelOf(hall, waterStream), 'red');
+        t.deepEqual((await handle.query(clockQuery)).warnings, []);
+        t.deepEqual(warningsOf(hall, caseNumber), []);
+        await othersUnaffected('after water’s statutory date');
+
+        // 3. A minute past the case's promised date: the case is yellow by its own clock.
+        await past(caseDue.promisedDueAt);
+        await raised(caseNumber, 'yellow');
+        t.deepEqual((await handle.query(clockQuery)).warnings, ['reminder', 'yellow']);
+        t.deepEqual(warningsOf(hall, caseNumber), ['reminder', 'yellow']);
+        t.is(rowLevelOf(hall, caseNumber, true), 'yellow');
+        t.deepEqual(warningsOf(hall, waterStream), ['reminder', 'yellow', 'red']);
+        await othersUnaffected('after the case’s promised date');
+
+        // 4. A minute past the case's statutory date: the case is red; water stays red.
+        await past(caseDue.statutoryDueAt);
+        await raised(caseNumber, 'red');
+        t.deepEqual((await handle.query(clockQuery)).warnings, ['reminder', 'yellow', 'red']);
+        t.is(rowLevelOf(hall, caseNumber, true), 'red');
+        t.is(rowLevelOf(hall, waterStream), 'red');
+        await othersUnaffected('after the case’s statutory date');
+
+        // 5. Water decides at last: the case is approved, late, with every warning kept.
+        await conclude(DRAINAGE, 'water');
+        const done = await caseWhen((v) => v.status === 'concluded');
+        t.is(done.outcome, 'approved');
+        t.deepEqual(warningsOf(hall, caseNumber), ['reminder', 'yellow', 'red']);
+        await othersUnaffected('after the case concluded');
+      },
+      buildFakeHall(),
+      { receivedAt },
+    );
+  },
+);
 
 test.serial(
   'every joint case history of this file replays with the current workflow code',

@@ -1,0 +1,140 @@
+/**
+ * The outer portal's public status data, carried by the spool. The hall exports, as publicStatus
+ * bundles, what GET /portal/cases/:n may show of each case that changed — progress, never the
+ * applicant, reasons or officers — with digests of its documents' codes instead of the codes;
+ * the outer side keeps them (SpoolStore.storePublicStatus) and answers the same lookup.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RegisterStore } from '../store';
+import { stableJson } from './parse';
+import { codeDigest, composeStatuses, type PublicCaseStatus } from './bundle';
+import type { SpoolStore } from './bundleStore';
+import type { ImportReport, Spool } from './spool';
+
+/** Changes this close to the last export are looked at again: a commit may land late. */
+const CURSOR_MARGIN_MS = 60_000;
+/** Case statuses per bundle. */
+const STATUSES_PER_BUNDLE = 200;
+
+/** What the public lookup shows of a case, from the register (as api/portal/router.ts does). */
+export async function publicStatusOf(
+  register: RegisterStore,
+  caseNumber: string,
+): Promise<PublicCaseStatus | undefined> {
+  const record = await register.getCase(caseNumber);
+  if (!record) return undefined;
+  const tasks = await register.getTasks(caseNumber);
+  const codes = (await register
+    .db('documents')
+    .where({ case_number: caseNumber })
+    .orderBy('id')
+    .select('verification_code')) as { verification_code: string }[];
+  return {
+    caseNumber: record.caseNumber,
+    item: record.itemCode,
+    status: record.status,
+    outcome: record.outcome,
+    receivedAt: record.receivedAt,
+    acceptedAt: record.acceptedAt,
+    promisedDueAt: record.promisedDueAt,
+    dueProvisional: record.dueProvisional,
+    concludedAt: record.concludedAt,
+    departments: tasks.map((t) => ({ task: t.title, department: t.department, status: t.status })),
+    codeDigests: codes.map((c) => codeDigest(caseNumber, c.verification_code)),
+  };
+}
+
+/** What one export sent. */
+export interface StatusExport {
+  bundles: number[];
+  cases: number;
+}
+
+/**
+ * Exports to `receiver` the public status of every case changed since the last export and not
+ * already sent as it now stands; each bundle remembers what it sent in its own transaction.
+ */
+export async function exportPublicStatus(
+  spool: Spool,
+  register: RegisterStore,
+  receiver: string,
+): Promise<StatusExport> {
+  const store = spool.store;
+  const startedAt = ((await register.db.raw('SELECT now() AS now')) as { rows: { now: Date }[] })
+    .rows[0].now;
+  const cursor = await store.statusCursor(spool.side, receiver);
+  const since = new Date((cursor?.getTime() ?? 0) - CURSOR_MARGIN_MS);
+  const changed = (await register.db.raw(
+    `SELECT case_number FROM cases WHERE updated_at > :since
+     UNION SELECT case_number FROM department_tasks WHERE updated_at > :since
+     UNION SELECT case_number FROM documents WHERE issued_at > :since
+     ORDER BY case_number`,
+    { since },
+  )) as { rows: { case_number: string }[] };
+
+  const result: StatusExport = { bundles: [], cases: 0 };
+  const numbers = changed.rows.map((r) => r.case_number);
+  for (let i = 0; i < numbers.length; i += STATUSES_PER_BUNDLE) {
+    const slice = numbers.slice(i, i + STATUSES_PER_BUNDLE);
+    const sent = await store.exportedStatus(receiver, slice);
+    const fresh: { status: PublicCaseStatus; sha256: string }[] = [];
+    for (const caseNumber of slice) {
+      const status = await publicStatusOf(register, caseNumber);
+      if (!status) continue;
+      const sha256 = createHash('sha256').update(stableJson(status)).digest('hex');
+      if (sent.get(caseNumber) !== sha256) fresh.push({ status, sha256 });
+    }
+    if (fresh.length === 0) continue;
+    const header = await spool.send(
+      receiver,
+      'publicStatus',
+      composeStatuses(fresh.map((f) => f.status)),
+      fresh.length,
+      (trx, kept) =>
+        store.recordExported(
+          receiver,
+          kept.number,
+          fresh.map((f) => ({ caseNumber: f.status.caseNumber, sha256: f.sha256 })),
+          trx,
+        ),
+    );
+    result.bundles.push(header.number);
+    result.cases += fresh.length;
+  }
+  await store.moveStatusCursor(spool.side, receiver, startedAt);
+  return result;
+}
+
+/**
+ * The outer portal's lookup: the case's public status when `code` is one of its documents'
+ * verification codes; undefined for an unknown case and a wrong code alike.
+ */
+export async function lookUpPublicStatus(
+  store: SpoolStore,
+  caseNumber: string,
+  code: string,
+): Promise<Omit<PublicCaseStatus, 'codeDigests'> | undefined> {
+  const found = await store.findPublicStatus(caseNumber);
+  const given = Buffer.from(codeDigest(caseNumber, code), 'hex');
+  // Constant-time over every digest, so timing says nothing about which matched.
+  const known = (found?.codeDigests ?? []).reduce(
+    (hit, digest) => timingSafeEqual(Buffer.from(digest, 'hex'), given) || hit,
+    false,
+  );
+  return known ? found!.status : undefined;
+}
+
+/**
+ * One pass of the hall's side of the spool: bundles kept but not written, then every inbound
+ * bundle, then the public status changed since the last pass, to `peer`.
+ */
+export async function runHallSpoolPass(
+  spool: Spool,
+  register: RegisterStore,
+  peer: string,
+): Promise<{ imported: ImportReport[]; exported: StatusExport }> {
+  await spool.flush();
+  const imported = await spool.importInbound();
+  const exported = await exportPublicStatus(spool, register, peer);
+  return { imported, exported };
+}
