@@ -1,5 +1,7 @@
 /**
- * The notifier: tells the applicant of each step of their case, on the channels they chose, once.
+ * The notifier: tells the applicant of each step of their case, on the channels they chose, once;
+ * and tells staff (the department's duty contact, supervisors, leadership) of the clock's
+ * warnings and urgings, once per recipient (notifyStaff; who gets what: lib/notify/staffContacts).
  *
  * Exactly once rests on the register, not on Temporal: every notification has a row keyed by
  * (case, event, channel, recipient), inserted before anything is sent. The send happens under

@@ -18,7 +18,7 @@ const COMMANDS = {
   'department-system': {
     module: '../emulators/departmentSystem.ts',
     run: 'runDepartmentSystem',
-    summary: 'emulate a department system that receives tasks by webhook',
+    summary: "emulate the department systems that take the hall's task messages (XML)",
   },
   'sms-gateway': {
     module: '../emulators/smsGateway.ts',

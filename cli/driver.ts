@@ -317,7 +317,9 @@ export async function playThroughExchange(
   }
   for (const decision of decisions) {
     const now = () => new Date().toISOString();
-    await deliver(simulator.statusChanged({ caseNumber: departmentCase, status: 'examining', at: now() }));
+    await deliver(
+      simulator.statusChanged({ caseNumber: departmentCase, status: 'examining', at: now() }),
+    );
     await deliver(
       simulator.caseConcluded({
         caseNumber: departmentCase,

@@ -152,7 +152,7 @@ function printSummary(results: PlayResult[], departmentOf: (id: string) => strin
   process.stdout.write(
     `  ${pushed} of ${results.length} came through the exchange (caseAccepted, statusChanged, ` +
       `caseConcluded from the departments' own systems; ${POLLED_DEPARTMENT}'s polled from its ` +
-      'outbox); the rest through the hall\'s intake\n',
+      "outbox); the rest through the hall's intake\n",
   );
   for (const r of results.filter((x) => x.error)) process.stdout.write(`  ${r.id}: ${r.error}\n`);
   for (const r of results.filter((x) => x.skipped.length > 0)) {
@@ -254,8 +254,7 @@ export async function runHall(argv: string[]): Promise<number> {
     client,
     bankUrl: config.BANK_URL,
     leadOf,
-    routeOf: (app) =>
-      routeOf(app, catalog.items.get(app.item)!, (d) => simulators.has(d)),
+    routeOf: (app) => routeOf(app, catalog.items.get(app.item)!, (d) => simulators.has(d)),
     simulators,
     polled,
     // Each run's department case numbers are new: the register keeps the cases of earlier runs.

@@ -417,17 +417,6 @@ export class RegisterStore {
     await this.db('calendar_overrides').insert(entry);
   }
 
-  /** Workflow ids of every clock still running: open tasks, and accepted joint cases. */
-  async runningClockIds(): Promise<string[]> {
-    const tasks = (await this.db('department_tasks')
-      .where('status', 'open')
-      .select(this.db.raw("case_number || '/' || task_code as id"))) as { id: string }[];
-    const joint = (await this.db('cases')
-      .where({ status: 'accepted', kind: 'joint' })
-      .select('case_number as id')) as { id: string }[];
-    return [...tasks, ...joint].map((r) => r.id);
-  }
-
   /**
    * One page of the running clocks (open tasks, then accepted joint cases) after `after`, in
    * key order, for a calendar re-arm; `next` is null after the last page.

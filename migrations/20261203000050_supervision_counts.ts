@@ -36,7 +36,8 @@ const INDEXES: [name: string, table: string, definition: string][] = [
 /** The index of 20261203000030 that the covering one replaces (put back by down). */
 const REPLACED = [
   'department_tasks_open_department_promised',
-  "ON department_tasks (department, warning_level, promised_due_at, case_number) WHERE status = 'open'",
+  'ON department_tasks (department, warning_level, promised_due_at, case_number) ' +
+    "WHERE status = 'open'",
 ];
 
 export async function up(knex: Knex): Promise<void> {

@@ -35,7 +35,7 @@ const rearmDone = (hall: TestHall, id: string) =>
     (r) => r.body?.status === 'completed',
   );
 
-test('a calendar change answers 202 at once and its re-arm recomputes every open clock', async (t) => {
+test('a calendar change answers 202 and its re-arm recomputes every open clock', async (t) => {
   const hall = await startTestHall(t);
   const open = await takeOver(hall);
   const closed = await takeOver(hall);
@@ -77,7 +77,7 @@ test('a calendar change answers 202 at once and its re-arm recomputes every open
   t.is(closedTask.statutoryDueAt, endOf('2026-10-30'));
 });
 
-test('the same change posted twice re-arms under one id and recomputes each clock once', async (t) => {
+test('the same change posted twice re-arms under one id, each clock once', async (t) => {
   const hall = await startTestHall(t);
   const caseNumber = await takeOver(hall);
   const first = await hall.call('POST', '/calendar/overrides', 'dev-admin', CLOSURE);

@@ -4,15 +4,19 @@
  * (format 1.1), each valid against the schema, retried until acknowledged; a second
  * acknowledgement changes nothing; departments without a system keep the hall inbox.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createDepartmentActivities, type TaskMessage } from '../activities/departments';
 import { startDepartmentSimulator } from '../emulators/departmentSimulator';
 import { hallCaseNumberOf } from '../api/exchange/hooks';
+import { REPO_ROOT } from '../lib/config';
 import { migrateLatest } from '../lib/db';
 import { composeMessage, xmlDocument } from '../lib/exchange/compose';
 import { devExchangeSecret } from '../lib/exchange/config';
+import { receiveExchange } from '../lib/exchange/receive';
 import { ExchangeStore } from '../lib/exchange/store';
 import { EXCHANGE_XSD_1_0_PATH, validateAgainstSchema } from '../lib/exchange/xsd';
 import { buildCompany } from './support/builders';
@@ -37,7 +41,7 @@ async function taskRow(hall: TestHall, caseNumber: string, taskCode: string) {
   return detail.body.tasks.find((x: { taskCode: string }) => x.taskCode === taskCode);
 }
 
-test('a joint task for fire goes out as a signed taskAssigned and fire concludes it by exchange', async (t) => {
+test('fire gets its joint task as a signed taskAssigned and concludes by exchange', async (t) => {
   const fire = await startDepartmentSimulator({ department: 'fire' });
   t.teardown(() => fire.close());
   // Water has no system of its own: an endpoint named for it is not used.
@@ -115,7 +119,7 @@ test('a joint task for fire goes out as a signed taskAssigned and fire concludes
   t.like(decided, { decision: 'approve', officer: 'fire-officer-7' });
 });
 
-test('a denied joint case sends planning a taskCancelled of format 1.1 naming its assignment', async (t) => {
+test('a denied joint case sends planning a taskCancelled (1.1) naming its task', async (t) => {
   const planning = await startDepartmentSimulator({ department: 'planning' });
   t.teardown(() => planning.close());
   const hall = await startTestHall(t, {
@@ -174,7 +178,7 @@ test('a denied joint case sends planning a taskCancelled of format 1.1 naming it
   t.is(row.status, 'cancelled');
 });
 
-test('a case accepted in the market system gets no taskAssigned back from the hall', async (t) => {
+test('a case accepted in the market system gets no taskAssigned back', async (t) => {
   const marketInbound = await startDepartmentSimulator({ department: 'market' });
   t.teardown(() => marketInbound.close());
   const hall = await startTestHall(t, {
@@ -268,7 +272,7 @@ async function deliveryBench(t: ExecutionContext, answer: 'refused' | 'accepted'
   return { store, bodies, deliverTask, message };
 }
 
-test('delivery retries while the system is down and never resends an acknowledged message', async (t) => {
+test('delivery retries while the system is down, never once it has acknowledged', async (t) => {
   const { store, bodies, deliverTask, message } = await deliveryBench(t, 'accepted');
 
   const down = await t.throwsAsync(() => deliverTask(message));
@@ -283,7 +287,7 @@ test('delivery retries while the system is down and never resends an acknowledge
   t.is((await store.findOutbound('hall-task-1'))?.ackStatus, 'accepted');
 });
 
-test('a refusal by the department system is final: not retried, and kept with the message', async (t) => {
+test('a refusal by the department system is final and kept with the message', async (t) => {
   const { store, bodies, deliverTask, message } = await deliveryBench(t, 'refused');
 
   await t.throwsAsync(() => deliverTask(message));
@@ -295,11 +299,69 @@ test('a refusal by the department system is final: not retried, and kept with th
   t.is((await store.findOutbound('hall-task-1'))?.ackStatus, 'refused');
 });
 
-test('a department without a system of its own is served by the inbox whatever is configured', async (t) => {
+test('a department without a system of its own keeps the inbox, endpoint or not', async (t) => {
   const { deliverTask, message, bodies } = await deliveryBench(t, 'accepted');
 
   const delivery = await deliverTask({ ...message, department: 'water' });
 
   t.is(delivery.channel, 'inbox');
   t.is(bodies.length, 0);
+});
+
+test('format 1.1 only adds: every 1.0 sample is valid under the 1.0 schema', async (t) => {
+  const dir = path.join(REPO_ROOT, 'exchange', 'samples');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.xml')).sort();
+
+  const pinned = await Promise.all(
+    files.map(async (f) => {
+      const verdict = await validateAgainstSchema(await readFile(path.join(dir, f)), {
+        xsdPath: EXCHANGE_XSD_1_0_PATH,
+      });
+      return [f, verdict.valid];
+    }),
+  );
+
+  t.deepEqual(
+    pinned.filter(([, valid]) => !valid).map(([f]) => f),
+    ['taskCancelled.xml'],
+  );
+  t.true(pinned.length >= 10);
+});
+
+test('a taskCancelled sent to the hall is refused as not for it; nothing applied', async (t) => {
+  const { db } = await freshDatabase(t);
+  await migrateLatest(db);
+  const store = new ExchangeStore(db);
+  const calls: string[] = [];
+  const hooks = {
+    startSupervision: async () => void calls.push('startSupervision'),
+    signalStatus: async () => void calls.push('signalStatus'),
+    acknowledgeTask: async () => void calls.push('acknowledgeTask'),
+  };
+  const element = composeMessage(
+    {
+      type: 'taskCancelled',
+      messageId: 'market-cancel-1',
+      department: 'market',
+      sequence: 1,
+      caseNumber: 'SCJG-2026-0009',
+      timestamp: '2026-12-03T10:00:00+08:00',
+      recipient: 'hall',
+      taskCode: 'market-food-business-licence',
+      cancelledAt: '2026-12-03T10:00:00+08:00',
+    },
+    devExchangeSecret('market'),
+  );
+
+  const result = await receiveExchange(Buffer.from(xmlDocument(element)), {
+    store,
+    hooks,
+    secrets: { market: devExchangeSecret('market') },
+  });
+
+  t.like(result.outcomes[0], { outcome: 'refused', reason: 'not_for_hall' });
+  t.deepEqual(calls, []);
+  t.is((await db('exchange_messages').count({ n: '*' }))[0].n, '0');
+  const [rejection] = await store.listRejections({ limit: 5 });
+  t.like(rejection, { reason: 'not_for_hall', messageId: 'market-cancel-1' });
 });

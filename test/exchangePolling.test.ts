@@ -10,7 +10,7 @@ import { pollScheduleIdOf, pollTaskQueueOf } from '../cli/outboxPolling';
 import { buildCompany } from './support/builders';
 import { eventually, startTestHall } from './support/hall';
 
-test('the hall polls the tax outbox on its schedule and supervises the case it serves', async (t) => {
+test('the hall polls the tax outbox on a schedule and supervises its case', async (t) => {
   const tax = await startDepartmentSimulator({ department: 'tax' });
   t.teardown(() => tax.close());
   const departmentCase = `SW${Date.now()}`;
@@ -69,7 +69,10 @@ test('the hall polls the tax outbox on its schedule and supervises the case it s
       [concluded.messageId, 'poll'],
     ],
   );
-  const cursor = await hall.runtime.db('exchange_poll_cursors').where({ department: 'tax' }).first();
+  const cursor = await hall.runtime
+    .db('exchange_poll_cursors')
+    .where({ department: 'tax' })
+    .first();
   t.is(Number(cursor.after), concluded.sequence);
   t.is(cursor.last_error, null);
   const receipts = await hall.runtime
@@ -96,7 +99,7 @@ test('the hall polls the tax outbox on its schedule and supervises the case it s
   t.like(description.policies, { overlap: 'SKIP' });
 });
 
-test('an outbox named for a department without a system of its own stops the worker at start', async (t) => {
+test('an outbox of a department without its own system stops the worker', async (t) => {
   const error = await t.throwsAsync(() =>
     startTestHall(t, { EXCHANGE_OUTBOXES: JSON.stringify({ water: 'http://127.0.0.1:9/outbox' }) }),
   );

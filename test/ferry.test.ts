@@ -27,6 +27,7 @@ import { migrateLatest, migrationConfig } from '../lib/db';
 import type { ExchangeHooks } from '../lib/exchange/apply';
 import { BUNDLE_XSD_PATH, bundleFileName, composeAcks } from '../lib/exchange/bundle';
 import { devSpoolKey } from '../lib/exchange/bundleConfig';
+import { exchangeSpoolHandler } from '../lib/exchange/bundleReceive';
 import { exportPublicStatus, runHallSpoolPass } from '../lib/exchange/bundleStatus';
 import { SpoolStore } from '../lib/exchange/bundleStore';
 import { composeMessage } from '../lib/exchange/compose';
@@ -34,7 +35,7 @@ import { devExchangeSecret } from '../lib/exchange/config';
 import { ferryOnce, runFerry } from '../lib/exchange/ferry';
 import { parseExchangeBody } from '../lib/exchange/parse';
 import { isValidSignature } from '../lib/exchange/sign';
-import { exchangeSpoolHandler, openConfiguredSpool, Spool } from '../lib/exchange/spool';
+import { openConfiguredSpool, Spool } from '../lib/exchange/spool';
 import { ExchangeStore } from '../lib/exchange/store';
 import type { ExchangeMessage } from '../lib/exchange/types';
 import { EXCHANGE_XSD_PATH, validateAgainstSchema } from '../lib/exchange/xsd';
@@ -215,7 +216,7 @@ async function getJson(url: string, token?: string): Promise<{ status: number; b
 
 // Messages outer → hall, answers hall → outer
 
-test('department messages cross to the hall once and their acks come back by the same route', async (t) => {
+test('messages cross to the hall once and their acks come back by the same route', async (t) => {
   const s = await startSides(t);
   const elements = [accepted(1), examining(2, 'SCJG-2026-0001')];
 
@@ -344,9 +345,33 @@ test('a removed bundle number shows as a gap to supervisors until it arrives', a
   t.is(await s.count(s.hallDb, 'exchange_messages'), 3);
 });
 
+test('a bundle lost on the way, or its answer, is written again after the period', async (t) => {
+  const s = await startSides(t);
+  await s.outer.sendMessages('hall', 'market', [accepted(1)]);
+  await rm(bundleAt(s.outerDir, 'outbound', outerToHall(1)));
+  t.deepEqual(await s.outer.resendOverdue('hall', 60_000), []);
+
+  t.deepEqual(await s.outer.resendOverdue('hall', 0), [1]);
+  await s.toHall();
+  t.like(await s.hall.importInbound(), [{ outcome: 'imported', number: 1, ackNumber: 1 }]);
+  await rm(bundleAt(s.hallDir, 'outbound', hallToOuter(1)));
+
+  t.deepEqual(await s.outer.resendOverdue('hall', 0), [1]);
+  await s.toHall();
+  t.like(await s.hall.importInbound(), [{ outcome: 'duplicate', number: 1, ackNumber: 2 }]);
+  t.deepEqual(await s.toOuter(), [hallToOuter(2)]);
+  await s.outer.importInbound();
+
+  t.is((await s.outer.store.findSent('outer', 'hall', 1))?.ackOutcome, 'duplicate');
+  t.deepEqual(await s.outer.resendOverdue('hall', 0), []);
+  t.is(await s.count(s.hallDb, 'exchange_messages'), 1);
+  // The hall's own number 1 never reached the outer side: a gap there, with 2 received.
+  t.deepEqual(await s.outer.store.missing('hall', 'outer'), [1]);
+});
+
 // What is refused, with its reason, and applied not at all
 
-test('a bundle whose content was changed is refused for its hash, answered, and sent again', async (t) => {
+test('a bundle with changed content is refused for its hash, answered, sent again', async (t) => {
   const s = await startSides(t);
   await s.outer.sendMessages('hall', 'market', [accepted(1)]);
   const file = bundleAt(s.outerDir, 'outbound', outerToHall(1));
@@ -380,7 +405,7 @@ test('a bundle whose content was changed is refused for its hash, answered, and 
   t.is((await s.outer.store.findSent('outer', 'hall', 1))?.ackOutcome, 'imported');
 });
 
-test('a bundle whose header was changed is refused for its signature and not answered', async (t) => {
+test('a bundle with a changed header is refused for its signature, unanswered', async (t) => {
   const s = await startSides(t);
   await s.outer.sendMessages('hall', 'market', [accepted(1)]);
   const file = bundleAt(s.outerDir, 'outbound', outerToHall(1));
@@ -428,6 +453,26 @@ test('a bundle signed with another key, or addressed to another side, is refused
   t.is(await s.count(s.hallDb, 'spool_bundles'), 0);
 });
 
+test('a bundle file over the size limit is refused unread', async (t) => {
+  const s = await startSides(t);
+  const small = await Spool.open({
+    dir: s.hallDir,
+    side: 'hall',
+    keys: KEYS,
+    store: new SpoolStore(s.hallDb),
+    maxBundleBytes: 4096,
+  });
+  await s.outer.sendMessages('hall', 'market', [accepted(1), accepted(2), accepted(3)]);
+  await s.toHall();
+
+  const [report] = await small.importInbound();
+
+  t.like(report, { outcome: 'refused', reason: 'too_large', number: undefined });
+  t.regex(report.detail!, /at most 4096$/);
+  t.is(await s.count(s.hallDb, 'exchange_messages'), 0);
+  t.deepEqual(await readdir(path.join(s.hallDir, 'inbound')), []);
+});
+
 test('a bundle truncated mid-copy is never imported', async (t) => {
   const s = await startSides(t);
   await s.outer.sendMessages('hall', 'market', [accepted(1)]);
@@ -469,7 +514,7 @@ test('the ferry keeps the source when the copy cannot be put in place', async (t
   t.deepEqual(await readdir(path.join(s.outerDir, 'outbound')), []);
 });
 
-test('the running ferry carries both ways until stopped; a missing spool is a usage error', async (t) => {
+test('the running ferry carries both ways until stopped; a missing spool is refused', async (t) => {
   const s = await startSides(t);
   const stop = new AbortController();
   const moved: string[] = [];
@@ -516,7 +561,7 @@ test('an acknowledgement of a bundle never sent is reported', async (t) => {
   t.deepEqual(await readdir(path.join(s.hallDir, 'outbound')), []);
 });
 
-test('a batch the exchange refuses whole is answered refused and kept in the dead letters', async (t) => {
+test('a batch the exchange refuses whole is answered refused and dead-lettered', async (t) => {
   const s = await startSides(t);
   const tax = composeMessage(
     {
@@ -552,6 +597,18 @@ test('a batch the exchange refuses whole is answered refused and kept in the dea
     ackOutcome: 'refused',
     ackReason: 'unknown_department',
   });
+  // Sending it again cannot help, so it is not resent by itself; a copy is told the same.
+  t.deepEqual(await s.outer.resendOverdue('hall', 0), []);
+  await s.outer.resend('hall', 1);
+  await s.toHall();
+  t.like(await s.hall.importInbound(), [{ outcome: 'duplicate', number: 1 }]);
+  await s.toOuter();
+  await s.outer.importInbound();
+  t.like(await s.outer.store.findSent('outer', 'hall', 1), {
+    ackOutcome: 'duplicate',
+    ackReason: 'unknown_department',
+  });
+  t.is(await s.count(s.hallDb, 'exchange_rejections'), 1);
 });
 
 // Public status hall → outer portal
@@ -597,7 +654,7 @@ async function registerCase(db: Knex, caseNumber: string, code: string): Promise
   });
 }
 
-test('the public status of changed cases reaches the outer portal once, nothing personal', async (t) => {
+test('changed cases reach the outer portal once, with nothing personal', async (t) => {
   const s = await startSides(t);
   const register = new RegisterStore(s.hallDb);
   await registerCase(s.hallDb, 'SZ-SMZX-20261203-00001', 'AB12CD34');
@@ -709,7 +766,7 @@ test('the spool migration goes down and up again', async (t) => {
   t.deepEqual(ids, ['market-spool-3']);
 });
 
-test("the hall's spool opens from its settings, and one pass imports, answers and exports", async (t) => {
+test("the hall's spool opens from its settings; one pass imports, answers, exports", async (t) => {
   const s = await startSides(t);
   const dir = path.join(s.hallDir, '..', 'configured');
   const config = loadConfig({ SPOOL_DIR: dir, LOG_LEVEL: 'silent' });

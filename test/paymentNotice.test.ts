@@ -18,6 +18,7 @@ import {
   RegisterDocumentService,
   verificationCodeOf,
 } from '../activities/documentService';
+import { createNotifierActivities } from '../activities/notifier';
 import {
   createPaymentActivities,
   paymentNoticeDocumentsOf,
@@ -34,6 +35,7 @@ import { migrateLatest } from '../lib/db';
 import { PdfRenderer } from '../lib/documents/renderer';
 import { DocumentIncompleteError, type PaymentNoticeData } from '../lib/documents/requirements';
 import { TemplateSet } from '../lib/documents/templates';
+import type { OutgoingMail } from '../lib/notify/mailer';
 import { RegisterStore } from '../lib/store';
 import { startBankEmulator } from '../emulators/bank';
 import { buildPerson } from './support/builders';
@@ -207,12 +209,12 @@ test('a notice is issued once, as a PDF with its number, amount and pay-by date'
   await store.seedCatalog(catalog);
   const item = catalog.items.get('exit-entry-ordinary-passport')!;
   const caseNumber = 'SZSMZX-20261016-00012';
-  const applicant = buildPerson({ name: '王小明' });
+  const applicant = buildPerson({ name: '王小明', email: 'wang@example.com' });
   const input: CaseInput = {
     caseNumber,
     item: snapshotItem(item),
     applicant,
-    channels: ['sms'],
+    channels: ['email'],
     materials: item.materials.map((m) => m.code),
     receivedAt: '2026-10-16T01:30:00.000Z',
     source: 'counter',
@@ -293,4 +295,43 @@ test('a notice is issued once, as a PDF with its number, amount and pay-by date'
   ]) {
     t.true(text.includes(fragment), `PDF text lacks ${fragment}`);
   }
+
+  // The applicant's e-mail of the notice carries this very PDF.
+  const mails: OutgoingMail[] = [];
+  const notifier = createNotifierActivities({
+    db,
+    store,
+    sms: null,
+    mailer: {
+      send: async (mail) => {
+        mails.push(mail);
+        return { messageId: `<${mail.reference}@test>`, response: '250 OK' };
+      },
+      close: async () => undefined,
+    },
+    log: { info: () => undefined, warn: () => undefined } as never,
+  });
+  const tell = {
+    caseNumber,
+    step: 'paymentNotice' as const,
+    eventKey: `${caseNumber}#fee2/paymentNotice`,
+    documentId: issued.documentId ?? undefined,
+    details: { noticeNumber: issued.noticeNumber, amountFen: 12_000, payBy: issued.payBy },
+  };
+  await env.run(notifier.notify, tell);
+  await env.run(notifier.notify, tell);
+  t.is(mails.length, 1, 'told once, however often asked');
+  const [mail] = mails;
+  t.is(mail.to, 'wang@example.com');
+  t.true(mail.subject.startsWith('缴款通知'));
+  for (const fragment of [
+    issued.noticeNumber,
+    '应缴金额：120.00元',
+    '缴款期限：2026年10月31日前',
+  ]) {
+    t.true(mail.text.includes(fragment), `e-mail lacks ${fragment}`);
+  }
+  t.is(mail.attachments?.length, 1);
+  t.is(mail.attachments![0].filename, `缴款通知书-${issued.documentNumber}.pdf`);
+  t.true(mail.attachments![0].content.equals(row.content as Buffer));
 });

@@ -38,7 +38,12 @@ import { loadCatalog } from '../lib/catalog/load';
 import { REPO_ROOT } from '../lib/config';
 import { migrateLatest, migrationConfig } from '../lib/db';
 import { createSmtpMailer } from '../lib/notify/mailer';
-import { DEV_SMS_API_SECRET, HttpSmsGateway, segmentsOf } from '../lib/notify/smsGateway';
+import {
+  DEV_SMS_API_SECRET,
+  HttpSmsGateway,
+  segmentsOf,
+  type SmsGateway,
+} from '../lib/notify/smsGateway';
 import {
   parseStaffContacts,
   StaffContactsInvalidError,
@@ -89,7 +94,13 @@ type Notifier = ReturnType<typeof createNotifierActivities>;
 
 async function startHarness(
   t: ExecutionContext,
-  options: { contacts?: StaffDirectory; now?: string; sms?: boolean } = {},
+  options: {
+    contacts?: StaffDirectory;
+    now?: string;
+    sms?: boolean;
+    /** Wraps the real gateway client, e.g. to die after it answered. */
+    wrapSms?: (real: SmsGateway) => SmsGateway;
+  } = {},
 ): Promise<Harness> {
   const { db } = await freshDatabase(t);
   await migrateLatest(db);
@@ -116,6 +127,7 @@ async function startHarness(
   const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const now = options.now;
+  const wrap = options.wrapSms ?? ((real: SmsGateway) => real);
   const { notifyStaff } = createNotifierActivities({
     db,
     store,
@@ -123,7 +135,7 @@ async function startHarness(
     sms:
       options.sms === false
         ? null
-        : new HttpSmsGateway({ url: gateway.url, apiKey: 'k', apiSecret: SECRET }),
+        : wrap(new HttpSmsGateway({ url: gateway.url, apiKey: 'k', apiSecret: SECRET })),
     log: silent,
     staffContacts: options.contacts ?? CONTACTS,
     now: now ? () => new Date(now) : undefined,
@@ -246,6 +258,51 @@ test('a retry after the gateway was down sends only what was missing', async (t)
   t.is(h.gateway.messages.length, 3);
   t.is(h.smtp.received.length, 4);
   t.like(h.gateway.stats, { sent: 3, unavailable: 1, duplicates: 0 });
+  const pending = await h.db('notifications').where({ case_number: caseNumber, status: 'pending' });
+  t.is(pending.length, 0);
+});
+
+test('a worker that dies after the gateway took a staff SMS still sends it once', async (t) => {
+  let db: Knex | undefined;
+  let dieAfterSend = true;
+  let killed = 0;
+  const h = await startHarness(t, {
+    now: '2026-11-04T10:00:00+08:00',
+    wrapSms: (real) => ({
+      async send(message) {
+        const answer = await real.send(message);
+        if (dieAfterSend) {
+          dieAfterSend = false;
+          // The connection holding the row's lock dies before the register hears of the answer.
+          const { rows } = await db!.raw(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND state LIKE 'idle in transaction%'`,
+          );
+          killed = rows.length;
+        }
+        return answer;
+      },
+    }),
+  });
+  db = h.db;
+  const caseNumber = await h.submit(buildCompany());
+
+  await t.throwsAsync(h.notifyStaff(redRequest(caseNumber)), { message: /not sent yet/ });
+  t.is(killed, 1);
+  await h.gateway.settled();
+  await h.notifyStaff(redRequest(caseNumber));
+
+  t.like(h.gateway.stats, { sent: 3, duplicates: 1 });
+  t.deepEqual(sorted(inboxes(h)), {
+    '+8613900000110': 1,
+    '+8613900000201': 1,
+    '+8613900000301': 1,
+    'director@lead.test': 1,
+    'duty@hrss.test': 1,
+    'monitor@sup.test': 1,
+    'office@sup.test': 1,
+  });
   const pending = await h.db('notifications').where({ case_number: caseNumber, status: 'pending' });
   t.is(pending.length, 0);
 });

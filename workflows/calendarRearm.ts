@@ -13,8 +13,10 @@
  */
 import { continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { HallActivities } from '../activities';
-import type { ClockCursor } from '../lib/store';
 import { rearmProgressQuery, type RearmProgress } from './calendarRearmMessages';
+
+/** Where a page of the register's running clocks ends (opaque here: the store reads it). */
+type ClockCursor = Parameters<HallActivities['listRunningClocks']>[0]['after'];
 
 const rearm = proxyActivities<Pick<HallActivities, 'listRunningClocks' | 'signalCalendarChange'>>({
   startToCloseTimeout: '2 minutes',

@@ -26,6 +26,8 @@ export function supervisionRoutes(
   timeZone: string,
 ): RouteSpec<any, any, any>[] {
   const db = store.db;
+  // One page of the open tasks of the filter, most late first: each level and department shape
+  // has its partial index (migrations 20261203000030 and 000050).
   const listPage = async (query: z.infer<typeof listQuery>, dueColumn: string) =>
     (await db('department_tasks as t')
       .join('cases as c', 'c.case_number', 't.case_number')

@@ -339,7 +339,9 @@ test.serial(
 
     // The subset has TrueType outlines, so Chromium embeds it as a real subset CID font (a CFF
     // face would come as Type 3 glyph procedures); the bold title is the real Bold face. No
-    // other face, in particular not the 26 MB system collection, is needed for this text.
+    // other face, in particular not the 26 MB system collection, is needed for this text. The
+    // renderer's core face and the document's own font are both cut from the subset, so its
+    // Regular may come twice.
     const rows = await pdfFonts(file);
     t.true(rows.length > 0, 'fonts are listed');
     t.true(
@@ -353,7 +355,10 @@ test.serial(
       ['CID TrueType'],
       'only TrueType CID fonts, no Type 3',
     );
-    t.deepEqual(embeddedFaces(pdf).sort(), ['OnedoorSerifGB-Bold', 'OnedoorSerifGB-Regular']);
+    t.deepEqual([...new Set(embeddedFaces(pdf))].sort(), [
+      'OnedoorSerifGB-Bold',
+      'OnedoorSerifGB-Regular',
+    ]);
 
     // 50 dpi: 414 x 585 pixels. PGM is parsed here; the PNG is for a human to look at.
     await run('pdftoppm', ['-r', '50', '-f', '1', '-l', '1', '-png', file, path.join(dir, 'page')]);
@@ -412,6 +417,40 @@ test.serial('a name outside GB2312 still prints, from the system Noto as fallbac
   t.true(faces.includes('NotoSerifCJKsc-Regular'), 'the system Noto prints 𠮷');
   t.true((await pdfFonts(file)).every((row) => /\byes\s+(yes|no)\s+yes\b/.test(row)));
 });
+
+test.serial(
+  'a document prints the same text from the core and its own fonts as from the whole faces',
+  async (t) => {
+    const html = templates.render('correctionNotice', correction);
+    const split = newRenderer(t, { poolSize: 1 });
+    const whole = newRenderer(t, { poolSize: 1, fontSubsets: null });
+    const splitPdf = await split.render(html);
+    const wholePdf = await whole.render(html);
+    // The applicant's name and the materials have characters no template has: they come from
+    // the document's own web font, and the page is laid out exactly as with the whole faces.
+    t.like(split.stats(), { documentsRendered: 1, documentsSubset: 1 });
+    t.like(whole.stats(), { documentsRendered: 1, documentsSubset: 0 });
+    const splitText = await pdfText(t, splitPdf, 'split');
+    t.is(splitText, await pdfText(t, wholePdf, 'whole'));
+    assertContains(t, splitText, [base.applicant.name, '经营场所平面布局图', '2026年10月30日']);
+    t.deepEqual([...new Set(embeddedFaces(splitPdf))].sort(), [
+      'OnedoorSerifGB-Bold',
+      'OnedoorSerifGB-Regular',
+    ]);
+  },
+);
+
+test.serial(
+  'a document whose characters are all in the core carries no font of its own',
+  async (t) => {
+    const html = templates.render('receipt', receipt);
+    // The receipt's own text as the core: nothing is left for a web font.
+    const renderer = newRenderer(t, { poolSize: 1, coreText: html });
+    const text = await pdfText(t, await renderer.render(html), 'core-only');
+    t.like(renderer.stats(), { documentsRendered: 1, documentsSubset: 0 });
+    assertContains(t, text, ['受理通知书', base.applicant.name, '综合受理区A12号窗口']);
+  },
+);
 
 test.serial('the page makes no network request and runs no script', async (t) => {
   let hits = 0;
@@ -524,9 +563,30 @@ test('assertComplete checks lists element by element and accepts complete data',
   }
 });
 
-// The legal content of the notices of art. 42 and 45 and of the urging notice, beyond what every
-// document carries: each one refused when missing, one test per rule.
+// The legal content of each document, beyond what every document carries (the issue's list:
+// LLA art. 32, 38, 39, 42, 45 and the urging notice): each one refused when missing, one test
+// per rule.
 const NOTICE_RULES = {
+  receipt: {
+    data: receipt,
+    rules: [
+      'receivedAt',
+      'acceptedAt',
+      'statutoryLimit',
+      'promisedLimit',
+      'promisedDate',
+      'fees',
+      'counter',
+      'clerk',
+    ],
+  },
+  correctionNotice: {
+    data: correction,
+    rules: ['receivedAt', 'missingMaterials', 'correctionDeadline', 'counter', 'clerk'],
+  },
+  refusalNotice: { data: refusal, rules: ['receivedAt', 'reasons', 'reviewOrgan', 'court'] },
+  denialDecision: { data: denial, rules: ['acceptedAt', 'reasons', 'reviewOrgan', 'court'] },
+  approvalNotice: { data: approval, rules: ['acceptedAt', 'grant', 'collectionPlace'] },
   extensionNotice: {
     data: extension,
     rules: ['acceptedAt', 'extension', 'reasons', 'approver', 'statutoryDueDate'],
@@ -541,10 +601,25 @@ const NOTICE_RULES = {
   },
 } as const;
 
-const BASE_RULES = REQUIRED_FIELDS.receipt.slice(0, 10).map((r) => r.path);
+// What every document carries: its numbers and how to verify it, who issues it, when and under
+// which seal, where to complain, and whose application on which item it answers.
+const BASE_RULES = [
+  'documentNumber',
+  'caseNumber',
+  'verificationCode',
+  'verifyUrl',
+  'issuingOrgan',
+  'issuedDate',
+  'sealName',
+  'complaintPhone',
+  'applicant.name',
+  'itemName',
+];
 
-test('the notices require exactly their legal fields beside those of every document', (t) => {
-  t.is(BASE_RULES.at(-1), 'itemName', 'the receipt starts with the fields of every document');
+// The fields that are lists: blank is an empty list.
+const LIST_FIELDS = new Set(['reasons', 'missingMaterials', 'fees']);
+
+test('the documents require exactly their legal fields beside those of every document', (t) => {
   for (const [kind, { rules }] of Object.entries(NOTICE_RULES)) {
     const paths = REQUIRED_FIELDS[kind as DocumentKind].map((r) => r.path);
     t.deepEqual(paths.slice(0, BASE_RULES.length), BASE_RULES, kind);
@@ -557,7 +632,16 @@ for (const [kind, { data, rules }] of Object.entries(NOTICE_RULES)) {
     test(`${kind} is refused without ${field}, and with it blank`, (t) => {
       const absent: Record<string, unknown> = { ...data };
       delete absent[field];
-      const blank = { ...data, [field]: field === 'reasons' ? [] : '  ' };
+      const blank = { ...data, [field]: LIST_FIELDS.has(field) ? [] : '  ' };
+      if (field === 'fees') {
+        // No fee is a legal answer, printed 无, but it must be said: an empty list, not nothing.
+        t.notThrows(() => templates.render(kind as DocumentKind, blank as never));
+        const error = t.throws(() => templates.render(kind as DocumentKind, absent as never), {
+          instanceOf: DocumentIncompleteError,
+        });
+        t.deepEqual(error?.missing, [field]);
+        return;
+      }
       for (const [label, value] of Object.entries({ absent, blank })) {
         const error = t.throws(() => templates.render(kind as DocumentKind, value as never), {
           instanceOf: DocumentIncompleteError,
@@ -566,6 +650,34 @@ for (const [kind, { data, rules }] of Object.entries(NOTICE_RULES)) {
       }
     });
   }
+}
+
+// A copy of data without the field at this dotted path, or with value there instead.
+function withField(data: object, dotted: string, value?: unknown): Record<string, unknown> {
+  const [head, ...rest] = dotted.split('.');
+  const copy: Record<string, unknown> = { ...data };
+  if (rest.length > 0) copy[head] = withField(copy[head] as object, rest.join('.'), value);
+  else if (value === undefined) delete copy[head];
+  else copy[head] = value;
+  return copy;
+}
+
+for (const field of BASE_RULES) {
+  test(`every document kind is refused without ${field}, and with it blank`, (t) => {
+    for (const [kind, { data }] of Object.entries(NOTICE_RULES)) {
+      for (const value of [undefined, ' ']) {
+        const error = t.throws(
+          () => templates.render(kind as DocumentKind, withField(data, field, value) as never),
+          { instanceOf: DocumentIncompleteError },
+        );
+        t.deepEqual(
+          error?.missing,
+          [field],
+          `${kind}, ${value === undefined ? 'absent' : 'blank'}`,
+        );
+      }
+    }
+  });
 }
 
 test('a notice with a blank reason among its reasons is refused', (t) => {

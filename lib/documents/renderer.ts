@@ -14,12 +14,12 @@ import puppeteer, {
 } from 'puppeteer-core';
 
 import {
-  codePointsOf,
-  loadFontSubsetter,
+  loadDocumentFonts,
+  type DocumentFonts,
   type FontFiles,
-  type FontSubsetter,
   type FontWeight,
 } from './fontSubsets';
+import { HALL_NAME, templateText } from './templates';
 
 /** Options of PdfRenderer and renderWithFreshBrowser; every field has a default. */
 export interface PdfRendererOptions {
@@ -44,11 +44,15 @@ export interface PdfRendererOptions {
    */
   fontconfigFile?: string | null;
   /**
-   * The font files of SUBSET_FAMILY, cut down to each document's characters and embedded in it;
-   * defaults to DEFAULT_FONT_FILES when scripts/ensure-fonts.sh has built them, and null means
-   * no subsets (the page then prints from the whole faces through fontconfig).
+   * The whole faces of 'Onedoor Serif GB' to print from in subsets (lib/documents/fontSubsets.ts):
+   * a core one for every document, given to Chromium through a fontconfig file of the
+   * renderer's own (fontconfigFile is then not used), and one of the rest of each document's
+   * characters, embedded in it as SUBSET_FAMILY. Defaults to DEFAULT_FONT_FILES when
+   * scripts/ensure-fonts.sh has built them and fontconfigFile is not given; null: no subsets.
    */
   fontSubsets?: FontFiles | null;
+  /** The text of the core faces; defaults to the shipped templates' (templateText) and HALL_NAME. */
+  coreText?: string;
 }
 
 /** Counters of a PdfRenderer's lifetime, for monitoring and tests. */
@@ -63,7 +67,7 @@ export interface PdfRendererStats {
   documentsRendered: number;
   /** Renders retried because the browser or page died under them. */
   retries: number;
-  /** Documents given subsets of SUBSET_FAMILY's faces. */
+  /** Documents given a web font of SUBSET_FAMILY: characters beyond the core faces. */
   documentsSubset: number;
 }
 
@@ -95,10 +99,9 @@ export const DEFAULT_FONTCONFIG_FILE = path.resolve(
 );
 
 /**
- * The CSS family the renderer defines, per document, from subsets of DEFAULT_FONT_FILES: a page
- * that names it before 'Onedoor Serif GB' prints from about 70 KB of font instead of 5.8 MB
- * (lib/documents/fontSubsets.ts), and a character the subset lacks falls through to the whole
- * face. A page that does not name it is printed as it is.
+ * The CSS family the renderer defines in each document, from the characters of that document
+ * that its core faces lack (lib/documents/fontSubsets.ts). A page names it right after
+ * 'Onedoor Serif GB'; one that does not is printed as it is, from the core faces and fallback.
  */
 export const SUBSET_FAMILY = 'Onedoor Serif GB Subset';
 
@@ -128,6 +131,7 @@ interface Resolved {
   args: string[];
   fontconfigFile: string | null;
   fontSubsets: FontFiles | null;
+  coreText: string | null;
 }
 
 function resolveOptions(options: PdfRendererOptions): Resolved {
@@ -138,6 +142,14 @@ function resolveOptions(options: PdfRendererOptions): Resolved {
     throw new RangeError('maxDocumentsPerPage must be >= 1');
   }
   const noSandbox = options.noSandbox ?? process.getuid?.() === 0;
+  const fontSubsets =
+    options.fontSubsets === undefined
+      ? options.fontconfigFile === undefined &&
+        existsSync(DEFAULT_FONT_FILES[400]) &&
+        existsSync(DEFAULT_FONT_FILES[700])
+        ? DEFAULT_FONT_FILES
+        : null
+      : options.fontSubsets;
   const fontconfigFile =
     options.fontconfigFile === undefined
       ? existsSync(DEFAULT_FONTCONFIG_FILE)
@@ -152,12 +164,8 @@ function resolveOptions(options: PdfRendererOptions): Resolved {
     launchTimeoutMs: options.launchTimeoutMs ?? 30_000,
     args: [...(noSandbox ? ['--no-sandbox'] : []), ...BASE_ARGS, ...(options.extraArgs ?? [])],
     fontconfigFile,
-    fontSubsets:
-      options.fontSubsets === undefined
-        ? existsSync(DEFAULT_FONT_FILES[400]) && existsSync(DEFAULT_FONT_FILES[700])
-          ? DEFAULT_FONT_FILES
-          : null
-        : options.fontSubsets,
+    fontSubsets,
+    coreText: fontSubsets ? (options.coreText ?? `${templateText()}\n${HALL_NAME}`) : null,
   };
 }
 
@@ -175,7 +183,16 @@ interface BrowserHandle {
   cleanup?: Promise<void>;
 }
 
+// The document fonts of these options, or null when they print from whole faces.
+function documentFonts(opts: Resolved): Promise<DocumentFonts> | null {
+  return opts.fontSubsets && opts.coreText !== null
+    ? loadDocumentFonts(opts.fontSubsets, opts.coreText)
+    : null;
+}
+
 async function launchBrowser(opts: Resolved): Promise<BrowserHandle> {
+  const fonts = await documentFonts(opts);
+  const fontconfigFile = fonts ? fonts.fontconfigFile : opts.fontconfigFile;
   // A fresh profile per launch: nothing carries over from a crashed browser or another process.
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-chromium-'));
   try {
@@ -186,9 +203,7 @@ async function launchBrowser(opts: Resolved): Promise<BrowserHandle> {
       userDataDir,
       args: opts.args,
       // The browser's environment is the host's, plus the documents' font configuration.
-      env: opts.fontconfigFile
-        ? { ...process.env, FONTCONFIG_FILE: opts.fontconfigFile }
-        : undefined,
+      env: fontconfigFile ? { ...process.env, FONTCONFIG_FILE: fontconfigFile } : undefined,
       timeout: opts.launchTimeoutMs,
       // Puppeteer's SIGINT handler calls process.exit(130), which would cut the host's graceful
       // shutdown short; the host calls close(), and puppeteer still kills the browser on exit.
@@ -238,14 +253,17 @@ async function preparePage(page: Page, timeoutMs: number): Promise<void> {
   });
 }
 
-async function printPdf(page: Page, html: string, timeoutMs: number): Promise<Buffer> {
-  await page.setContent(html, { waitUntil: 'load', timeout: timeoutMs });
+async function printPdf(page: Page, doc: Printable, timeoutMs: number): Promise<Buffer> {
+  await page.setContent(doc.html, { waitUntil: 'load', timeout: timeoutMs });
   const pdf = await page.pdf({
     format: 'A4', // only a fallback: the templates set size and margins in @page
     preferCSSPageSize: true,
     printBackground: true,
     // Tagged (accessible) PDF costs about 20 ms more per document here; these are for printing.
     tagged: false,
+    // Local fonts are there at layout; only a web font may still be loading at 'load'. The wait
+    // is an evaluation in a world of its own, made anew for every document.
+    waitForFonts: doc.webFonts,
     timeout: timeoutMs,
   });
   return Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength);
@@ -253,29 +271,30 @@ async function printPdf(page: Page, html: string, timeoutMs: number): Promise<Bu
 
 const WEIGHTS: readonly FontWeight[] = [400, 700];
 
-// Defines SUBSET_FAMILY in the document's head, one rule a weight, from subsets holding every
-// character of the HTML. Null when the page does not name the family or has no head. The fonts
-// are data: URLs, the one kind of request preparePage lets a page make.
-function withFontSubsets(html: string, subsetter: FontSubsetter): string | null {
-  if (!html.includes(SUBSET_FAMILY)) return null;
+/** A document ready to print: its HTML, and whether it carries a web font to wait for. */
+interface Printable {
+  html: string;
+  webFonts: boolean;
+}
+
+// Defines SUBSET_FAMILY in the document's head, one rule a weight, from the characters of the
+// HTML that the core faces lack; none when the core holds them all, the page does not name the
+// family or has no head. The fonts are data: URLs, the one kind of request a page may make.
+async function printable(html: string, opts: Resolved): Promise<Printable> {
+  const fonts = await documentFonts(opts);
   const headEnd = html.search(/<\/head\s*>/i);
-  if (headEnd < 0) return null;
-  const points = codePointsOf(html);
+  if (!fonts || headEnd < 0 || !html.includes(SUBSET_FAMILY)) return { html, webFonts: false };
+  const beyond = fonts.beyondCore(html);
+  if (beyond.length === 0) return { html, webFonts: false };
   const rules = WEIGHTS.map((weight) => {
-    const font = subsetter.subset(weight, points).toString('base64');
+    const font = fonts.subset(weight, beyond).toString('base64');
     return (
       `@font-face{font-family:'${SUBSET_FAMILY}';font-style:normal;font-weight:${weight};` +
       `src:url(data:font/ttf;base64,${font}) format('truetype')}`
     );
   });
-  return `${html.slice(0, headEnd)}<style>${rules.join('')}</style>${html.slice(headEnd)}`;
-}
-
-// The HTML to print: with the font subsets when the options have them and the page wants them.
-async function documentHtml(html: string, opts: Resolved): Promise<[string, boolean]> {
-  if (!opts.fontSubsets || !html.includes(SUBSET_FAMILY)) return [html, false];
-  const withSubsets = withFontSubsets(html, await loadFontSubsetter(opts.fontSubsets));
-  return withSubsets === null ? [html, false] : [withSubsets, true];
+  const head = `<style>${rules.join('')}</style>`;
+  return { html: html.slice(0, headEnd) + head + html.slice(headEnd), webFonts: true };
 }
 
 interface Slot {
@@ -327,8 +346,7 @@ export class PdfRenderer {
 
   /** Launches the browser now, so the first document does not pay for it. */
   async start(): Promise<void> {
-    const subsets = this.opts.fontSubsets;
-    await Promise.all([this.liveBrowser(), subsets ? loadFontSubsetter(subsets) : undefined]);
+    await this.liveBrowser(); // the core faces are made before the first launch
   }
 
   /** Renders one self-contained HTML document to a PDF; waits while all pages are busy. */
@@ -374,29 +392,29 @@ export class PdfRenderer {
 
   private async runTask(source: string): Promise<Buffer> {
     // Subsetting is the host's work and needs no page: done before waiting for one.
-    const [html, subset] = await documentHtml(source, this.opts);
-    if (subset) this.counters.documentsSubset++;
+    const doc = await printable(source, this.opts);
+    if (doc.webFonts) this.counters.documentsSubset++;
     await this.acquire();
     try {
       try {
-        return await this.renderOnce(html);
+        return await this.renderOnce(doc);
       } catch (err) {
         if (!(err instanceof BrowserLostError) || this.closed) throw err;
         this.counters.retries++;
-        return await this.renderOnce(html);
+        return await this.renderOnce(doc);
       }
     } finally {
       this.release();
     }
   }
 
-  private async renderOnce(html: string): Promise<Buffer> {
+  private async renderOnce(doc: Printable): Promise<Buffer> {
     const slot = await this.takeSlot();
     let pdf: Buffer;
     try {
       pdf = await new Promise<Buffer>((resolve, reject) => {
         slot.abort = reject;
-        printPdf(slot.page, html, this.opts.renderTimeoutMs).then(resolve, reject);
+        printPdf(slot.page, doc, this.opts.renderTimeoutMs).then(resolve, reject);
       });
     } catch (err) {
       this.discard(slot);
@@ -514,12 +532,12 @@ export async function renderWithFreshBrowser(
   options: Omit<PdfRendererOptions, 'poolSize' | 'maxDocumentsPerPage'> = {},
 ): Promise<Buffer> {
   const opts = resolveOptions(options);
-  const [html] = await documentHtml(source, opts);
+  const doc = await printable(source, opts);
   const handle = await launchBrowser(opts);
   try {
     const page = await handle.browser.newPage();
     await preparePage(page, opts.renderTimeoutMs);
-    return await printPdf(page, html, opts.renderTimeoutMs);
+    return await printPdf(page, doc, opts.renderTimeoutMs);
   } finally {
     await handle.browser.close().catch(ignore);
     await cleanupBrowser(handle);

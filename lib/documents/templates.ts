@@ -118,3 +118,18 @@ export class TemplateSet {
     return template({ ...data, hallName: this.hallName, qrImage: qrImageDataUrl(data.verifyUrl) });
   }
 }
+
+/**
+ * The text of every document template and partial in dir (the printed ones: `<kind>.hbs` and
+ * `partials/*.hbs`), markup included: what the renderer's core faces are made of.
+ */
+export function templateText(dir: string = TEMPLATE_DIR): string {
+  const files = [
+    ...readdirSync(dir).map((file) => path.join(dir, file)),
+    ...readdirSync(path.join(dir, 'partials')).map((file) => path.join(dir, 'partials', file)),
+  ];
+  return files
+    .filter((file) => file.endsWith('.hbs'))
+    .map((file) => readFileSync(file, 'utf8'))
+    .join('\n');
+}

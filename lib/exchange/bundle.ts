@@ -208,8 +208,9 @@ export function composeBundle(
   header: Omit<BundleHeader, 'contentSha256'>,
   content: string,
   key: string,
-): string {
+): { document: string; header: BundleHeader } {
   const body = `\n${content.replace(/\n*$/, '\n')}  `;
+  const contentSha256 = sha256(body);
   const i = '    ';
   const unsigned =
     `<header>\n` +
@@ -219,15 +220,16 @@ export function composeBundle(
     leaf('createdAt', header.createdAt, i) +
     leaf('kind', header.kind, i) +
     leaf('count', header.count, i) +
-    leaf('contentSha256', sha256(body), i) +
+    leaf('contentSha256', contentSha256, i) +
     `${i}<signature algorithm="HMAC-SHA256"></signature>\n` +
     `  </header>`;
-  return xmlDocument(
+  const document = xmlDocument(
     `<bundle xmlns="${BUNDLE_NAMESPACE}" version="1.0">\n` +
       `  ${signElement(unsigned, key)}\n` +
       `  <content>${body}</content>\n` +
       `</bundle>`,
   );
+  return { document, header: { ...header, contentSha256 } };
 }
 
 /** What reading a bundle needs. */

@@ -9,7 +9,8 @@ import type { RegisterStore } from '../store';
 import { stableJson } from './parse';
 import { codeDigest, composeStatuses, type PublicCaseStatus } from './bundle';
 import type { SpoolStore } from './bundleStore';
-import type { ImportReport, Spool } from './spool';
+import type { ImportReport } from './bundleReceive';
+import type { Spool } from './spool';
 
 /** Changes this close to the last export are looked at again: a commit may land late. */
 const CURSOR_MARGIN_MS = 60_000;
@@ -124,17 +125,23 @@ export async function lookUpPublicStatus(
   return known ? found!.status : undefined;
 }
 
+/** How long a bundle may go unanswered before the hall writes it again (default 15 min). */
+export const RESEND_AFTER_MS = 15 * 60 * 1000;
+
 /**
  * One pass of the hall's side of the spool: bundles kept but not written, then every inbound
- * bundle, then the public status changed since the last pass, to `peer`.
+ * bundle, then the bundles unanswered too long written again, then the public status changed
+ * since the last pass, to `peer`.
  */
 export async function runHallSpoolPass(
   spool: Spool,
   register: RegisterStore,
   peer: string,
-): Promise<{ imported: ImportReport[]; exported: StatusExport }> {
+  resendAfterMs = RESEND_AFTER_MS,
+): Promise<{ imported: ImportReport[]; resent: number[]; exported: StatusExport }> {
   await spool.flush();
   const imported = await spool.importInbound();
+  const resent = await spool.resendOverdue(peer, resendAfterMs);
   const exported = await exportPublicStatus(spool, register, peer);
-  return { imported, exported };
+  return { imported, resent, exported };
 }

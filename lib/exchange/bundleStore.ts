@@ -58,8 +58,10 @@ export interface ReceivedBundle {
   contentSha256: string;
   kind: BundleKind;
   outcome: 'imported' | 'refused';
-  /** The content of the acknowledgement given (bundleAck elements and the messages' acks). */
+  /** The messages' acks given in answer (an exchange batch element), if any. */
   answer: string | null;
+  /** What taking it came to (a refusal's reason and detail). */
+  result: Record<string, unknown>;
 }
 
 const iso = (v: unknown): string | null =>
@@ -201,6 +203,7 @@ export class SpoolStore {
       kind: row.kind as BundleKind,
       outcome: row.outcome as 'imported' | 'refused',
       answer: (row.answer as string | null) ?? null,
+      result: (row.result as Record<string, unknown>) ?? {},
     };
   }
 
@@ -336,6 +339,31 @@ export class SpoolStore {
       .where({ direction: 'out', sender, receiver })
       .whereNot('kind', 'acknowledgement')
       .andWhere((q) => void q.whereNull('ack_outcome').orWhere('ack_outcome', 'refused'))
+      .orderBy('number')
+      .limit(1000)) as Record<string, unknown>[];
+    return rows.map(toSent);
+  }
+
+  /**
+   * Bundles to write again: written longer than `olderThanMs` ago and not answered, or refused
+   * for a fault of the crossing (`faults`: the content arrived changed); acknowledgements never.
+   */
+  async overdue(
+    sender: string,
+    receiver: string,
+    olderThanMs: number,
+    faults: readonly string[],
+  ): Promise<SentBundle[]> {
+    const rows = (await this.db('spool_bundles')
+      .where({ direction: 'out', sender, receiver })
+      .whereNot('kind', 'acknowledgement')
+      .whereRaw('written_at < now() - make_interval(secs => ?)', [olderThanMs / 1000])
+      .andWhere(
+        (q) =>
+          void q
+            .whereNull('ack_outcome')
+            .orWhere((r) => void r.where('ack_outcome', 'refused').whereIn('ack_reason', faults)),
+      )
       .orderBy('number')
       .limit(1000)) as Record<string, unknown>[];
     return rows.map(toSent);

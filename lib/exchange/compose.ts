@@ -1,8 +1,8 @@
 /**
  * Writes exchange messages as XML, in the schema's field order, and signs them. Used by the hall
- * for what it sends (acknowledgements, taskAssigned, taskCancelled) and by the department simulator for what a
- * department sends. Every message element declares the namespace itself, so its signed bytes are
- * the same alone or inside a batch.
+ * for what it sends (acknowledgements, taskAssigned, taskCancelled) and by the department
+ * simulator for what a department sends. Every message element declares the namespace itself,
+ * so its signed bytes are the same alone or inside a batch.
  */
 import { signElement } from './sign';
 import {

@@ -47,7 +47,7 @@ export const exchangeConfigShape = {
    * Temporal schedule each (cli/outboxPolling.ts). Default: none.
    */
   EXCHANGE_OUTBOXES: jsonRecord(z.url(), 'outbox URL'),
-  /** How often the hall polls each outbox, in ms (default 30 s; at least 1 s, a schedule's step). */
+  /** How often the hall polls each outbox, in ms (default 30 s; at least 1 s). */
   EXCHANGE_POLL_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
 };
 

@@ -1,7 +1,7 @@
 /**
  * The messages the hall writes: its acknowledgement of each department message, and the
- * taskAssigned (and taskCancelled) of a task for a department with its own system. Both are signed with
- * the secret shared with the recipient and numbered from the hall's own sequence.
+ * taskAssigned (and taskCancelled) of a task for a department with its own system. All are
+ * signed with the secret shared with the recipient and numbered from the hall's own sequence.
  */
 import type { Knex } from 'knex';
 import { composeMessage, xmlDocument } from './compose';

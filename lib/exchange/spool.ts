@@ -13,9 +13,10 @@
  * with an acknowledgement bundle on the reverse route, kept in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type pino from 'pino';
+import type { Knex } from 'knex';
 import {
   BundleRefusal,
   batchElementOf,
@@ -32,24 +33,10 @@ import {
   type ReadBundle,
 } from './bundle';
 import { spoolKeysOf, type SpoolSettings } from './bundleConfig';
+import { takeBundle, type ImportReport, type SpoolHandlers } from './bundleReceive';
 import { SpoolStore, type SentBundle } from './bundleStore';
 import { composeBatch } from './compose';
 import { writeDurably } from './ferry';
-import { BodyRefused, receiveExchange, type ReceiveDeps } from './receive';
-import type { Knex } from 'knex';
-
-/** What became of a batch of messages carried by a bundle. */
-export type MessagesAnswer =
-  | { outcome: 'imported'; document: string; result: Record<string, unknown> }
-  | { outcome: 'refused'; reason: string; detail: string };
-
-/** What a side does with the content it receives. */
-export interface SpoolHandlers {
-  /** A batch of exchange messages arrived: apply it and answer the messages' acks. */
-  messages?: (batchDocument: Buffer, header: BundleHeader) => Promise<MessagesAnswer>;
-  /** The acks of messages this side sent, carried back inside an acknowledgement bundle. */
-  messageAcks?: (batchDocument: Buffer, header: BundleHeader) => Promise<void>;
-}
 
 /** How to open a spool. */
 export interface SpoolOptions {
@@ -68,21 +55,11 @@ export interface SpoolOptions {
   log?: pino.Logger;
 }
 
-/** What reading one inbound file came to. */
-export interface ImportReport {
-  file: string;
-  route?: string;
-  number?: number;
-  kind?: BundleKind;
-  outcome: 'imported' | 'duplicate' | 'refused';
-  reason?: string;
-  detail?: string;
-  /** The number of the acknowledgement bundle sent back, if any. */
-  ackNumber?: number;
-}
-
 /** The subdirectories of a spool. */
 export const SPOOL_DIRS = ['outbound', 'inbound', 'archive', 'refused'] as const;
+
+/** Refusals that a copy of the same bundle may not meet again: it arrived changed. */
+const CROSSING_FAULTS = ['hash_mismatch', 'count_mismatch'] as const;
 
 /** A bundle is at most this many bytes of messages, so the exchange's 1 MiB body cap holds. */
 const MAX_BATCH_BYTES = 900 * 1024;
@@ -120,8 +97,8 @@ export class Spool {
   }
 
   /**
-   * Keeps a bundle for `receiver` inside `trx`, with the route's next number; `also` writes
-   * what must commit with it. The file is written by `flush` once the transaction commits.
+   * Keeps a bundle for `receiver` inside `trx`, with the route's next number. Its file is
+   * written by `flush` once the transaction has committed.
    */
   async keep(
     trx: Knex.Transaction,
@@ -132,15 +109,17 @@ export class Spool {
   ): Promise<BundleHeader> {
     const sender = this.opts.side;
     const number = await this.opts.store.nextNumber(sender, receiver, trx);
-    const partial = { sender, receiver, number, createdAt: this.now().toISOString(), kind, count };
-    const bytes = composeBundle(partial, content, this.keyOf(sender, receiver));
-    const contentSha256 = /<contentSha256>([0-9a-f]{64})</.exec(bytes)![1];
-    const header = { ...partial, contentSha256 };
-    await this.opts.store.recordSent(header, bundleFileName(header), bytes, trx);
+    const createdAt = this.now().toISOString();
+    const { document, header } = composeBundle(
+      { sender, receiver, number, createdAt, kind, count },
+      content,
+      this.keyOf(sender, receiver),
+    );
+    await this.opts.store.recordSent(header, bundleFileName(header), document, trx);
     return header;
   }
 
-  /** Sends one bundle: kept, then written to outbound/. */
+  /** Sends one bundle: kept (with what `also` writes, in one transaction), then written. */
   async send(
     receiver: string,
     kind: BundleKind,
@@ -205,6 +184,22 @@ export class Spool {
     await this.writeOut(sent);
   }
 
+  /**
+   * Writes again every bundle to `receiver` unanswered for `olderThanMs` (lost on the way, or
+   * its answer lost), or refused because it arrived changed; answers their numbers. The receiver
+   * takes a bundle it already has as a duplicate and answers it again.
+   */
+  async resendOverdue(receiver: string, olderThanMs: number): Promise<number[]> {
+    const overdue = await this.opts.store.overdue(
+      this.opts.side,
+      receiver,
+      olderThanMs,
+      CROSSING_FAULTS,
+    );
+    for (const bundle of overdue) await this.writeOut(bundle);
+    return overdue.map((b) => b.header.number);
+  }
+
   private async writeOut(bundle: SentBundle): Promise<void> {
     await writeDurably(this.dirOf('outbound'), bundle.fileName, Buffer.from(bundle.bytes, 'utf8'));
     const h = bundle.header;
@@ -223,13 +218,18 @@ export class Spool {
   /** Reads, checks and applies one inbound file, then moves it out of inbound/. */
   async importFile(name: string): Promise<ImportReport> {
     const file = path.join(this.dirOf('inbound'), name);
-    const bytes = await readFile(file);
+    const maxBytes = this.opts.maxBundleBytes ?? 4 * 1024 * 1024;
     let bundle: ReadBundle;
     try {
-      bundle = await readBundle(bytes, {
+      // An oversized file is refused unread.
+      const { size } = await stat(file);
+      if (size > maxBytes) {
+        throw new BundleRefusal('too_large', `the file has ${size} bytes, at most ${maxBytes}`);
+      }
+      bundle = await readBundle(await readFile(file), {
         receiver: this.opts.side,
         keyOf: (route) => this.opts.keys[route],
-        maxBytes: this.opts.maxBundleBytes ?? 4 * 1024 * 1024,
+        maxBytes,
       });
     } catch (err) {
       if (!(err instanceof BundleRefusal)) throw err;
@@ -238,182 +238,19 @@ export class Spool {
       return report;
     }
 
-    const report = await this.take(name, bundle);
+    const report = await takeBundle(
+      {
+        side: this.opts.side,
+        store: this.opts.store,
+        handlers: this.opts.handlers,
+        keep: (trx, receiver, kind, content, count) =>
+          this.keep(trx, receiver, kind, content, count),
+      },
+      name,
+      bundle,
+    );
     await this.moveOut(name, report.outcome);
     return report;
-  }
-
-  private async take(name: string, bundle: ReadBundle): Promise<ImportReport> {
-    const { header, content } = bundle;
-    const { store } = this.opts;
-    const route = routeId(header.sender, header.receiver);
-    const base = { file: name, route, number: header.number, kind: header.kind };
-    const ackOf = (ack: Omit<BundleAck, 'acknowledges' | 'contentSha256'>): BundleAck => ({
-      acknowledges: header.number,
-      contentSha256: header.contentSha256,
-      ...ack,
-    });
-
-    return store.withRouteLock('in', header.sender, header.receiver, async (trx) => {
-      const seen = await store.findReceived(header.sender, header.receiver, header.number, trx);
-      if (seen && seen.contentSha256 !== header.contentSha256) {
-        const detail =
-          `bundle ${header.number} of ${route} was taken before with sha256 ` +
-          `${seen.contentSha256}; this one has ${header.contentSha256}`;
-        await store.recordEvent(
-          {
-            ...this.eventOf(header, name),
-            kind: 'refused',
-            reason: 'number_reused',
-            detail,
-            flagged: true,
-          },
-          trx,
-        );
-        return { ...base, outcome: 'refused', reason: 'number_reused', detail };
-      }
-      if (seen) {
-        const detail = `bundle ${header.number} of ${route} was taken before; not applied again`;
-        await store.countDuplicate(header.sender, header.receiver, trx);
-        await store.recordEvent(
-          {
-            ...this.eventOf(header, name),
-            kind: 'duplicate',
-            reason: null,
-            detail,
-            flagged: false,
-          },
-          trx,
-        );
-        // The sender may have missed the first answer: it gets the same one, marked duplicate.
-        const ackNumber =
-          header.kind === 'acknowledgement'
-            ? undefined
-            : await this.answer(trx, header.sender, [ackOf({ outcome: 'duplicate' })], seen.answer);
-        return { ...base, outcome: 'duplicate', detail, ackNumber };
-      }
-
-      const last = await store.lastReceived(header.sender, header.receiver, trx);
-      if (header.number > last + 1) {
-        const [first, lastMissing] = [last + 1, header.number - 1];
-        await store.recordEvent(
-          {
-            ...this.eventOf(header, name),
-            kind: 'gap',
-            reason: null,
-            detail: `bundle ${header.number} of ${route} arrived; ${first}–${lastMissing} missing`,
-            firstMissing: first,
-            lastMissing,
-            flagged: true,
-          },
-          trx,
-        );
-      }
-
-      let outcome: 'imported' | 'refused' = 'imported';
-      let answer: string | null = null;
-      let result: Record<string, unknown> = {};
-      let refusal: { reason: string; detail: string } | undefined;
-      if (content.kind === 'messages') {
-        const handled = await this.handlers().messages!(content.batchDocument, header);
-        if (handled.outcome === 'imported') {
-          answer = batchElementOf(handled.document);
-          result = handled.result;
-        } else {
-          outcome = 'refused';
-          refusal = { reason: handled.reason, detail: handled.detail };
-          result = refusal;
-        }
-      } else if (content.kind === 'publicStatus') {
-        const stored = await store.storePublicStatus(
-          header.sender,
-          header.number,
-          content.statuses,
-          trx,
-        );
-        result = { statuses: content.statuses.length, stored };
-      } else {
-        result = await this.takeAcks(trx, header, name, content.acks);
-        if (content.batchDocument)
-          await this.opts.handlers?.messageAcks?.(content.batchDocument, header);
-      }
-      await store.recordReceived({ header, fileName: name, outcome, answer, result }, trx);
-
-      const ackNumber =
-        header.kind === 'acknowledgement'
-          ? undefined
-          : await this.answer(trx, header.sender, [ackOf({ outcome, ...refusal })], answer);
-      if (refusal) return { ...base, outcome: 'refused', ...refusal, ackNumber };
-      return { ...base, outcome: 'imported', ackNumber };
-    });
-  }
-
-  private handlers(): Required<Pick<SpoolHandlers, 'messages'>> {
-    const messages = this.opts.handlers?.messages;
-    if (messages) return { messages };
-    return {
-      messages: async () => ({
-        outcome: 'refused',
-        reason: 'not_taken',
-        detail: `the ${this.opts.side} side takes no exchange messages`,
-      }),
-    };
-  }
-
-  /** Records the answers to bundles this side sent. */
-  private async takeAcks(
-    trx: Knex.Transaction,
-    header: BundleHeader,
-    name: string,
-    acks: BundleAck[],
-  ): Promise<Record<string, unknown>> {
-    const counts = { recorded: 0, again: 0, unknown: 0, mismatch: 0 };
-    for (const ack of acks) {
-      // The answer comes on the reverse route: it is about a bundle of ours to its sender.
-      const got = await this.opts.store.recordAck(this.opts.side, header.sender, ack, trx);
-      counts[got]++;
-      if (got === 'unknown' || got === 'mismatch') {
-        const detail =
-          got === 'unknown'
-            ? `${header.sender} acknowledges bundle ${ack.acknowledges}, never sent to it`
-            : `${header.sender} acknowledges bundle ${ack.acknowledges} with another sha256`;
-        await this.opts.store.recordEvent(
-          {
-            kind: got === 'unknown' ? 'unknown_ack' : 'ack_mismatch',
-            sender: this.opts.side,
-            receiver: header.sender,
-            number: ack.acknowledges,
-            reason: null,
-            detail,
-            fileName: name,
-            flagged: true,
-          },
-          trx,
-        );
-      }
-    }
-    return counts;
-  }
-
-  /** Keeps an acknowledgement bundle to `to`, with the messages' acks when there are any. */
-  private async answer(
-    trx: Knex.Transaction,
-    to: string,
-    acks: BundleAck[],
-    batchElement: string | null,
-  ): Promise<number> {
-    const content = composeAcks(acks, batchElement ?? undefined);
-    const header = await this.keep(trx, to, 'acknowledgement', content, acks.length);
-    return header.number;
-  }
-
-  private eventOf(header: BundleHeader, name: string) {
-    return {
-      sender: header.sender,
-      receiver: header.receiver,
-      number: header.number,
-      fileName: name,
-    };
   }
 
   /** Records a file refused whole; a bundle whose header held is told so on the reverse route. */
@@ -472,29 +309,6 @@ function batchOf(department: string, elements: string[], now: Date): string {
   return batchElementOf(
     composeBatch({ batchId, department, timestamp: now.toISOString() }, elements),
   );
-}
-
-/** The hall's handler of exchange messages from the spool: the inbound path of POST. */
-export function exchangeSpoolHandler(
-  deps: Omit<ReceiveDeps, 'via' | 'remoteAddress'>,
-): NonNullable<SpoolHandlers['messages']> {
-  return async (batchDocument, header) => {
-    try {
-      const received = await receiveExchange(batchDocument, {
-        ...deps,
-        via: 'spool',
-        remoteAddress: `spool:${routeId(header.sender, header.receiver)}#${header.number}`,
-      });
-      const counts: Record<string, number> = {};
-      for (const o of received.outcomes) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
-      return { outcome: 'imported', document: received.document, result: counts };
-    } catch (err) {
-      if (err instanceof BodyRefused) {
-        return { outcome: 'refused', reason: err.reason, detail: err.detail };
-      }
-      throw err;
-    }
-  };
 }
 
 /** Opens this side's spool from the settings; undefined when SPOOL_DIR is empty (no spool). */
