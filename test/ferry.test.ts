@@ -4,7 +4,7 @@
  * path; public status goes hall → outer; every bundle is answered on the reverse route. The
  * hooks into the hall's workflows are recorders here.
  */
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -462,8 +462,11 @@ test('a bundle file over the size limit is refused unread', async (t) => {
     store: new SpoolStore(s.hallDb),
     maxBundleBytes: 4096,
   });
-  await s.outer.sendMessages('hall', 'market', [accepted(1), accepted(2), accepted(3)]);
+  const elements = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => accepted(n));
+  await s.outer.sendMessages('hall', 'market', elements);
   await s.toHall();
+  const { size } = await stat(bundleAt(s.hallDir, 'inbound', outerToHall(1)));
+  t.true(size > 4096);
 
   const [report] = await small.importInbound();
 

@@ -45,7 +45,7 @@ test('codePointsOf counts numeric character references as the characters they st
   t.false(found.has(0x20bb8));
 });
 
-test('a subset maps exactly the characters asked for that the face has, under its names', async (t) => {
+test('a subset maps exactly the asked characters the face has, under its own names', async (t) => {
   const subsetter = await FontSubsetter.load(DEFAULT_FONT_FILES);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-font-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -7,10 +7,11 @@
 //   glyphs stay cached in the browser from one document to the next;
 // - the rest of one document's characters (a name, an address, the reasons), cut from the
 //   whole face for that document alone and embedded in it as a web font: a few KB.
-// Measured on the receipt: 70 ms of Chromium CPU per document with the whole faces, 49 with
-// these two, 46 with one font holding exactly the receipt's characters; a per-document subset
-// of every character instead (one web font, nothing in common) costs more than the whole faces,
-// since the browser then lays out every glyph from a font it has never seen.
+// Measured as Chromium's CPU time per receipt (on a loaded machine, so wall times meant
+// little): 65-70 ms with the whole faces, 51-55 with these two, 46 with a single font of exactly
+// the receipt's characters. One web font of all of a document's characters, nothing shared
+// between documents, cost more than the whole faces (94 ms): the browser then lays out every
+// glyph from a font it has never seen.
 // The subsetting is HarfBuzz's own (the hb-subset build that the harfbuzzjs package ships), on a
 // face loaded and preprocessed once per process: a subset takes a millisecond or two.
 import { rmSync } from 'node:fs';

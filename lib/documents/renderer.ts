@@ -51,7 +51,7 @@ export interface PdfRendererOptions {
    * scripts/ensure-fonts.sh has built them and fontconfigFile is not given; null: no subsets.
    */
   fontSubsets?: FontFiles | null;
-  /** The text of the core faces; defaults to the shipped templates' (templateText) and HALL_NAME. */
+  /** The text of the core faces; defaults to the templates' (templateText) and HALL_NAME. */
   coreText?: string;
 }
 
@@ -370,7 +370,7 @@ export class PdfRenderer {
     return handle && !handle.dead ? handle.browser.process()?.pid : undefined;
   }
 
-  /** Lets renders in flight finish, refuses new ones, closes the browser and removes its profile. */
+  /** Lets renders in flight finish, refuses new ones, closes the browser, removes its profile. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
