@@ -181,3 +181,102 @@ export async function bareCaseWorkflow(): Promise<string> {
   await Promise.all(notices);
   return status;
 }
+
+/** One task of a bare joint case: its code and the codes it waits for. */
+export interface BareTaskPlan {
+  code: string;
+  dependsOn: string[];
+}
+
+/**
+ * The bare parent of a joint case (bench/joint.ts): the same case steps as bareCaseWorkflow,
+ * one bareTaskWorkflow child per task (`<id>/<code>`) started as its prerequisites conclude,
+ * the whole case's own warning timer raced against the join, as workflows/case.ts does.
+ */
+export async function bareJointCaseWorkflow(plan: BareTaskPlan[]): Promise<string> {
+  let status = 'submitted';
+  let registered = false;
+  const done = new Set<string>();
+  const started = new Set<string>();
+  const notices: Promise<string>[] = [];
+  const id = workflowInfo().workflowId;
+  let running = 0;
+
+  const openReady = async (): Promise<void> => {
+    for (const task of plan) {
+      if (started.has(task.code) || !task.dependsOn.every((d) => done.has(d))) continue;
+      started.add(task.code);
+      running++;
+      const child = await startChild(bareTaskWorkflow, { workflowId: `${id}/${task.code}` });
+      void child.result().then(() => {
+        done.add(task.code);
+        running--;
+      });
+    }
+  };
+
+  setHandler(bareStatusQuery, () => status);
+  setHandler(bareRegisteredUpdate, async () => {
+    await condition(() => registered);
+    return status;
+  });
+  setHandler(
+    bareAcceptUpdate,
+    async () => {
+      status = 'accepted';
+      await act.computeClock();
+      await act.recordEvent('accepted');
+      await act.issueDocument('receipt');
+      notices.push(notifier.notify('accepted'));
+      await act.recordEvent('tasksPlanned');
+      await openReady();
+      return status;
+    },
+    {
+      validator: () => {
+        if (status !== 'submitted') {
+          throw ApplicationFailure.nonRetryable(status, 'already_decided');
+        }
+      },
+    },
+  );
+  setHandler(
+    bareCollectUpdate,
+    async () => {
+      status = 'collected';
+      await act.recordEvent('collected');
+      return status;
+    },
+    {
+      validator: () => {
+        if (status !== 'concluded') throw ApplicationFailure.nonRetryable(status, 'invalid_state');
+      },
+    },
+  );
+
+  await act.recordEvent('submitted');
+  registered = true;
+  notices.push(notifier.notify('submitted'));
+  const intakeLapse = (async () => {
+    await act.computeDeadline();
+    await condition(() => status !== 'submitted', '5 days');
+  })();
+  await condition(() => status === 'accepted');
+  // The whole joint case's own clock (LLA art. 42 ¶2): its first warning, raced against the join.
+  const caseWarning = condition(() => status !== 'accepted', '20 days');
+  let joined = 0;
+  while (done.size < plan.length) {
+    await condition(() => done.size > joined);
+    joined = done.size;
+    await openReady();
+  }
+  await act.recordEvent('concluded');
+  status = 'concluded';
+  await act.issueDocument('approvalNotice');
+  notices.push(notifier.notify('approved'), notifier.notify('readyToCollect'));
+  await condition(() => status === 'collected' && running === 0 && allHandlersFinished());
+  await intakeLapse;
+  await caseWarning;
+  await Promise.all(notices);
+  return status;
+}

@@ -232,7 +232,14 @@ export async function runHall(argv: string[]): Promise<number> {
     const port = d.code === POLLED_DEPARTMENT && polled.has(d.code) ? POLLED_OUTBOX_PORT : 0;
     simulators.set(
       d.code,
-      await startDepartmentSimulator({ department: d.code, hallUrl: url, port }),
+      // A real system keeps its counter across restarts; the clock stands in for it here, so
+      // each run's sequence starts above the last run's (and the hall's poll cursor).
+      await startDepartmentSimulator({
+        department: d.code,
+        hallUrl: url,
+        port,
+        firstSequence: Date.now(),
+      }),
     );
   }
 
