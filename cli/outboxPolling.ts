@@ -63,11 +63,22 @@ export function assertOutboxes(config: Config, catalog: Catalog): void {
   if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
 }
 
-/** Creates each outbox's schedule, or brings an existing one to the configured interval. */
+/**
+ * Creates each outbox's schedule, or brings an existing one to the configured interval, and
+ * deletes the schedules of this queue whose outbox is no longer configured (nothing would serve
+ * their polls).
+ */
 async function ensureSchedules(config: Config, departments: string[]): Promise<void> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const wanted = new Set(departments.map((d) => pollScheduleIdOf(config.TEMPORAL_TASK_QUEUE, d)));
+    const prefix = pollScheduleIdOf(config.TEMPORAL_TASK_QUEUE, '');
+    for await (const existing of client.schedule.list()) {
+      if (existing.scheduleId.startsWith(prefix) && !wanted.has(existing.scheduleId)) {
+        await client.schedule.getHandle(existing.scheduleId).delete();
+      }
+    }
     for (const department of departments) {
       const scheduleId = pollScheduleIdOf(config.TEMPORAL_TASK_QUEUE, department);
       const options = {
@@ -97,6 +108,11 @@ async function ensureSchedules(config: Config, departments: string[]): Promise<v
   } finally {
     await connection.close();
   }
+}
+
+/** With no outbox configured: deletes the poll schedules an earlier configuration left. */
+export async function removeStalePollSchedules(config: Config): Promise<void> {
+  if (Object.keys(config.EXCHANGE_OUTBOXES).length === 0) await ensureSchedules(config, []);
 }
 
 /** A running poll worker: close() stops it. */

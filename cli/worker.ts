@@ -15,7 +15,7 @@ import { HttpSmsGateway } from '../lib/notify/smsGateway';
 import { bankClientOf } from '../lib/bank/config';
 import { exchangeSecretsOf } from '../lib/exchange/config';
 import { ExchangeStore } from '../lib/exchange/store';
-import { assertOutboxes, startOutboxPolling } from './outboxPolling';
+import { assertOutboxes, removeStalePollSchedules, startOutboxPolling } from './outboxPolling';
 import { loadConfig, type Config } from '../lib/config';
 import { componentLogger } from '../lib/log';
 import { openRuntime, type Runtime } from '../lib/runtime';
@@ -122,6 +122,7 @@ export async function runWorker(_argv: string[]): Promise<number> {
   const runtime = await openRuntime(config, { migrate: true });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const { worker, close } = await createHallWorker(config, runtime, connection);
+  await removeStalePollSchedules(config);
   log.info(
     { taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS },
     'worker polling',

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { startDepartmentSimulator } from '../emulators/departmentSimulator';
 import { hallCaseNumberOf } from '../api/exchange/hooks';
-import { pollScheduleIdOf, pollTaskQueueOf } from '../cli/outboxPolling';
+import { pollScheduleIdOf, pollTaskQueueOf, removeStalePollSchedules } from '../cli/outboxPolling';
 import { buildCompany } from './support/builders';
 import { eventually, startTestHall } from './support/hall';
 
@@ -97,6 +97,10 @@ test('the hall polls the tax outbox on a schedule and supervises its case', asyn
     [1000],
   );
   t.like(description.policies, { overlap: 'SKIP' });
+
+  // The outbox no longer configured: the next worker start deletes its schedule.
+  await removeStalePollSchedules({ ...hall.config, EXCHANGE_OUTBOXES: {} });
+  await t.throwsAsync(() => schedule.describe(), { name: 'ScheduleNotFoundError' });
 });
 
 test('an outbox of a department without its own system stops the worker', async (t) => {
