@@ -18,6 +18,9 @@ import { exchangeRoutes } from '../api/exchange/router';
 import { exchangeHooks } from '../api/exchange/hooks';
 import { ExchangeStore } from '../lib/exchange/store';
 import { exchangeSecretsOf, limitsOf } from '../lib/exchange/config';
+import { exchangeSpoolHandler } from '../lib/exchange/bundleReceive';
+import { runHallSpoolPass } from '../lib/exchange/bundleStatus';
+import { openConfiguredSpool } from '../lib/exchange/spool';
 import { PaymentLedger } from '../activities/payments';
 import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
@@ -45,6 +48,48 @@ async function announceNewCalendar(
   }
 }
 
+/**
+ * Across isolated networks (SPOOL_DIR set): every SPOOL_INTERVAL_SECONDS the hall writes what it
+ * owes the other side, imports the bundles the ferry brought, resends the unanswered ones and
+ * exports the public status of changed cases. One pass at a time; a failed pass is logged and
+ * the next one tries again. Returns the function that stops the passes.
+ */
+async function startSpoolPasses(
+  config: Config,
+  runtime: Runtime,
+  exchangeDeps: Parameters<typeof exchangeSpoolHandler>[0],
+): Promise<() => void> {
+  const log = componentLogger('spool');
+  const spool = await openConfiguredSpool(
+    config,
+    runtime.db,
+    { messages: exchangeSpoolHandler(exchangeDeps) },
+    log,
+  );
+  if (!spool) return () => undefined;
+  let running = false;
+  const pass = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      const done = await runHallSpoolPass(spool, runtime.store, config.SPOOL_PEER);
+      const imported = done.imported.length;
+      if (imported > 0 || done.resent.length > 0 || done.exported.cases > 0) {
+        log.info({ imported, resent: done.resent.length, exported: done.exported.cases }, 'pass');
+      }
+    } catch (err) {
+      log.warn({ err }, 'spool pass failed; the next one tries again');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void pass(), config.SPOOL_INTERVAL_SECONDS * 1000);
+  timer.unref();
+  void pass();
+  log.info({ dir: config.SPOOL_DIR, side: config.SPOOL_SIDE }, 'spool passes started');
+  return () => clearInterval(timer);
+}
+
 /** Starts the REST API on a runtime and a Temporal client; resolves once it listens. */
 export async function startApi(
   config: Config,
@@ -64,6 +109,21 @@ export async function startApi(
     () => runtime.store.calendarOverridesStamp(),
   );
   const exchangeStore = new ExchangeStore(runtime.db);
+  const exchangeDeps = {
+    store: exchangeStore,
+    hooks: exchangeHooks({
+      temporal,
+      catalog: runtime.catalog,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      reminderDays: config.REMINDER_WORKING_DAYS,
+      payByDays: config.PAY_BY_DAYS,
+      isAssigned: (department: string, caseNumber: string) =>
+        exchangeStore.hasAssignment(department, caseNumber),
+    }),
+    secrets: exchangeSecretsOf(config, runtime.catalog, config.DEV_TOKENS),
+    limits: limitsOf(config),
+    log,
+  };
   const app = createApp({
     catalog: runtime.catalog,
     store: runtime.store,
@@ -90,21 +150,7 @@ export async function startApi(
         signalPayment: temporalPaymentSignal(temporal),
         log: componentLogger('payments'),
       }),
-      ...exchangeRoutes({
-        store: exchangeStore,
-        hooks: exchangeHooks({
-          temporal,
-          catalog: runtime.catalog,
-          taskQueue: config.TEMPORAL_TASK_QUEUE,
-          reminderDays: config.REMINDER_WORKING_DAYS,
-          payByDays: config.PAY_BY_DAYS,
-          isAssigned: (department, caseNumber) =>
-            exchangeStore.hasAssignment(department, caseNumber),
-        }),
-        secrets: exchangeSecretsOf(config, runtime.catalog, config.DEV_TOKENS),
-        limits: limitsOf(config),
-        log,
-      }),
+      ...exchangeRoutes(exchangeDeps),
       ...notificationRoutes({
         db: runtime.db,
         smsSecret: config.SMS_GATEWAY_URL ? config.SMS_API_SECRET : null,
@@ -125,10 +171,14 @@ export async function startApi(
       .catch((err: unknown) => log.warn({ err }, 'payment sweep failed'));
   }, 60_000);
   sweep.unref();
+  const stopSpool = await startSpoolPasses(config, runtime, exchangeDeps);
   return new Promise((resolve, reject) => {
     const server = app.listen(config.API_PORT, config.API_HOST, () => resolve(server));
     server.once('error', reject);
-    server.once('close', () => clearInterval(sweep));
+    server.once('close', () => {
+      clearInterval(sweep);
+      stopSpool();
+    });
   });
 }
 

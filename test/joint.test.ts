@@ -23,7 +23,7 @@ async function taskStatuses(hall: TestHall, caseNumber: string): Promise<Record<
   );
 }
 
-test('a restaurant case opens the dependent tasks only after registration, each by its channel', async (t) => {
+test('a restaurant opens dependent tasks after registration, each by its channel', async (t) => {
   const fireSystem = await startDepartmentSystem();
   t.teardown(() => fireSystem.close());
   const hall = await startTestHall(t, {
@@ -129,7 +129,7 @@ test('a restaurant case opens the dependent tasks only after registration, each 
   t.is(done.body.case.outcome, 'approved');
 });
 
-test('one related department denies: the case is denied and each open task is cancelled once', async (t) => {
+test('a related department denies: the case is denied, open tasks cancelled once', async (t) => {
   const ecologySystem = await startDepartmentSystem();
   t.teardown(() => ecologySystem.close());
   const housingSystem = await startDepartmentSystem();
@@ -209,7 +209,7 @@ const HOSPITAL = {
 };
 const SHOP_SIGN = 'urban-shop-sign-filing';
 
-test('a department asks for more materials; the lead counter takes them and its clock resumes', async (t) => {
+test('a task waits for materials handed in at the lead counter, then resumes', async (t) => {
   const smtp = await startSmtpServer();
   t.teardown(() => smtp.close());
   const hall = await startTestHall(t, { SMTP_URL: smtp.url });

@@ -288,7 +288,8 @@ export function caseRoutes(deps: CaseRouteDeps): RouteSpec<any, any, any>[] {
         try {
           live = await handleOf(params.caseNumber).query(caseStatusQuery);
         } catch {
-          // The register still answers when Temporal is unreachable; `live` says it could not confirm.
+          // The register still answers when Temporal is unreachable; `live` null says it could
+          // not confirm.
         }
         return {
           body: {

@@ -34,6 +34,8 @@ export const spoolConfigShape = {
         return z.NEVER;
       }
     }),
+  /** Seconds between two passes over the spool of the API process (default 30). */
+  SPOOL_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(30),
   /** Largest bundle file taken, in bytes (default 4 MiB). */
   SPOOL_MAX_BUNDLE_BYTES: z.coerce
     .number()
