@@ -49,7 +49,10 @@ test('a case accepted at the counter reaches the outer portal through the ferry'
   const code = String(receipt.verification_code);
   // The hall's portal answer once the department's task is open: what the outer side must show.
   const onPortal = await eventually(
-    async () => (await fetch(`${hall.url}/portal/cases/${caseNumber}?code=${code}`)).json(),
+    async () => {
+      const res = await fetch(`${hall.url}/portal/cases/${caseNumber}?code=${code}`);
+      return (await res.json()) as { departments?: { status: string }[] };
+    },
     (found) => found.departments?.[0]?.status === 'open',
   );
 
