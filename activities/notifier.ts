@@ -517,6 +517,20 @@ export class NotificationTemplates {
 const textOf = (value: unknown): string | undefined =>
   typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 
+/**
+ * Fails the attempt, retryably, when a provider could not take one of its messages: the others
+ * went out, and Temporal's retry finds their rows sent.
+ */
+function failIfUnavailable(unavailable: Error[]): void {
+  if (unavailable.length === 0) return;
+  throw ApplicationFailure.create({
+    message: `notification not sent yet: ${unavailable.map((e) => e.message).join('; ')}`,
+    type: 'notification_unavailable',
+    nonRetryable: false,
+    cause: unavailable[0],
+  });
+}
+
 /** Builds the notifier's activities over its dependencies. */
 export function createNotifierActivities(deps: NotifierDeps) {
   const { db, store, log } = deps;
@@ -695,6 +709,20 @@ export function createNotifierActivities(deps: NotifierDeps) {
     return { channel, status: result.status, clientReference, segments, sentNow: result.sentNow };
   }
 
+  // A step's message for one channel, the applicant's identity and phone numbers masked.
+  function renderRedacted(
+    step: NotificationStep | StaffNotificationStep,
+    channel: NotificationChannel,
+    view: Record<string, unknown>,
+    applicant: Partial<Applicant>,
+  ): RenderedMessage {
+    const rendered = templates.render(step, channel, view);
+    return {
+      subject: rendered.subject && redactPersonalData(rendered.subject, applicant),
+      text: redactPersonalData(rendered.text, applicant),
+    };
+  }
+
   const staffContacts = deps.staffContacts ?? parseStaffContacts(deps.hall?.staffContacts);
   const clockNow = deps.now ?? ((): Date => new Date());
   let ownCalendar: SnapshotCalendar | undefined;
@@ -833,11 +861,7 @@ export function createNotifierActivities(deps: NotifierDeps) {
           result.skipped.push({ channel, reason: 'channelOff' });
           continue;
         }
-        const rendered = templates.render(req.step, channel, view);
-        const message: RenderedMessage = {
-          subject: rendered.subject && redactPersonalData(rendered.subject, applicant),
-          text: redactPersonalData(rendered.text, applicant),
-        };
+        const message = renderRedacted(req.step, channel, view, applicant);
         const recipient = channel === 'sms' ? toE164(address) : address;
         try {
           result.notifications.push(await deliver(req, channel, recipient, message, attachment));
@@ -850,14 +874,7 @@ export function createNotifierActivities(deps: NotifierDeps) {
           );
         }
       }
-      if (unavailable.length > 0) {
-        throw ApplicationFailure.create({
-          message: `notification not sent yet: ${unavailable.map((e) => e.message).join('; ')}`,
-          type: 'notification_unavailable',
-          nonRetryable: false,
-          cause: unavailable[0],
-        });
-      }
+      failIfUnavailable(unavailable);
       return result;
     },
 
@@ -905,12 +922,8 @@ export function createNotifierActivities(deps: NotifierDeps) {
           recipientName: recipient.contact.name,
         };
         for (const { channel, address } of reachable) {
-          const rendered = templates.render(req.step, channel, personal);
           // The applicant's numbers never reach staff by message either, whatever was typed.
-          const message: RenderedMessage = {
-            subject: rendered.subject && redactPersonalData(rendered.subject, applicant),
-            text: redactPersonalData(rendered.text, applicant),
-          };
+          const message = renderRedacted(req.step, channel, personal, applicant);
           try {
             const sent = await deliver(req, channel, address, message, undefined, recipient.party);
             result.notifications.push({ ...sent, party: recipient.party });
@@ -923,14 +936,7 @@ export function createNotifierActivities(deps: NotifierDeps) {
           }
         }
       }
-      if (unavailable.length > 0) {
-        throw ApplicationFailure.create({
-          message: `notification not sent yet: ${unavailable.map((e) => e.message).join('; ')}`,
-          type: 'notification_unavailable',
-          nonRetryable: false,
-          cause: unavailable[0],
-        });
-      }
+      failIfUnavailable(unavailable);
       return result;
     },
   };

@@ -48,6 +48,11 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query'): u
   }));
 }
 
+/** What the OpenAPI document says of the API as a whole. */
+const API_DESCRIPTION =
+  'The case orchestrator of the administrative service hall. Every route but the public ones ' +
+  'needs a bearer token; x-roles says which roles may call it.';
+
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas that validate the requests,
  * so the description cannot drift from what the API accepts.
@@ -97,14 +102,25 @@ export function buildOpenApi(routes: RouteSpec<any, any, any>[]): Record<string,
     info: {
       title: 'onedoor',
       version: '1',
-      description:
-        'The case orchestrator of the administrative service hall. Every route but the public ones needs a bearer token; x-roles says which roles may call it.',
+      description: API_DESCRIPTION,
     },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,
   };
 }
+
+const DOCS_STYLE =
+  'body{font-family:sans-serif;max-width:60rem;margin:2rem auto}' +
+  'pre{background:#f4f4f4;padding:1rem;overflow:auto}summary{cursor:pointer;padding:.3rem 0}';
+
+const DOCS_HEAD =
+  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>onedoor API</title>\n' +
+  `<style>${DOCS_STYLE}</style>\n</head>`;
+
+const DOCS_INTRO =
+  '<h1>onedoor API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. ' +
+  'Dev tokens are listed in the README.</p>';
 
 /** A small docs page over the OpenAPI document: no external assets, readable offline. */
 export function docsPage(doc: Record<string, unknown>): string {
@@ -113,14 +129,15 @@ export function docsPage(doc: Record<string, unknown>): string {
   const rows: string[] = [];
   for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
     for (const [method, op] of Object.entries(ops)) {
+      const { parameters, requestBody, responses } = op;
+      const roles = escape((op['x-roles'] ?? ['public']).join(', '));
+      const shape = escape(JSON.stringify({ parameters, requestBody, responses }, null, 2));
       rows.push(
-        `<details><summary><code>${method.toUpperCase()} ${escape(path)}</code> — ${escape(op.summary)}` +
-          ` <small>${escape((op['x-roles'] ?? ['public']).join(', '))}</small></summary>` +
-          `<pre>${escape(JSON.stringify({ parameters: op.parameters, requestBody: op.requestBody, responses: op.responses }, null, 2))}</pre></details>`,
+        `<details><summary><code>${method.toUpperCase()} ${escape(path)}</code>` +
+          ` — ${escape(op.summary)} <small>${roles}</small></summary>` +
+          `<pre>${shape}</pre></details>`,
       );
     }
   }
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>onedoor API</title>
-<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}pre{background:#f4f4f4;padding:1rem;overflow:auto}summary{cursor:pointer;padding:.3rem 0}</style>
-</head><body><h1>onedoor API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Dev tokens are listed in the README.</p>${rows.join('\n')}</body></html>`;
+  return `${DOCS_HEAD}<body>${DOCS_INTRO}${rows.join('\n')}</body></html>`;
 }

@@ -111,37 +111,39 @@ export async function bareTaskWorkflow(): Promise<string> {
   return 'approved';
 }
 
-/** The bare parent: submitted → accepted (child started) → concluded → collected. */
-export async function bareCaseWorkflow(): Promise<string> {
-  let status = 'submitted';
-  let registered = false;
-  let taskResult: Promise<string> | undefined;
-  const notices: Promise<string>[] = [];
+/** What a bare parent keeps: its status, whether its submission is recorded, its notices. */
+interface BareCase {
+  status: string;
+  registered: boolean;
+  notices: Promise<string>[];
+}
 
-  setHandler(bareStatusQuery, () => status);
+/**
+ * The handlers both bare parents share: status, registered, accept (ended by `openTasks`, which
+ * starts the child or children) and collect.
+ */
+function setCaseHandlers(c: BareCase, openTasks: () => Promise<void>): void {
+  setHandler(bareStatusQuery, () => c.status);
   setHandler(bareRegisteredUpdate, async () => {
-    await condition(() => registered);
-    return status;
+    await condition(() => c.registered);
+    return c.status;
   });
   setHandler(
     bareAcceptUpdate,
     async () => {
-      status = 'accepted';
+      c.status = 'accepted';
       await act.computeClock();
       await act.recordEvent('accepted');
       await act.issueDocument('receipt');
-      notices.push(notifier.notify('accepted'));
+      c.notices.push(notifier.notify('accepted'));
       await act.recordEvent('tasksPlanned');
-      const child = await startChild(bareTaskWorkflow, {
-        workflowId: `${workflowInfo().workflowId}/task`,
-      });
-      taskResult = child.result();
-      return status;
+      await openTasks();
+      return c.status;
     },
     {
       validator: () => {
-        if (status !== 'submitted') {
-          throw ApplicationFailure.nonRetryable(status, 'already_decided');
+        if (c.status !== 'submitted') {
+          throw ApplicationFailure.nonRetryable(c.status, 'already_decided');
         }
       },
     },
@@ -149,37 +151,62 @@ export async function bareCaseWorkflow(): Promise<string> {
   setHandler(
     bareCollectUpdate,
     async () => {
-      status = 'collected';
+      c.status = 'collected';
       await act.recordEvent('collected');
-      return status;
+      return c.status;
     },
     {
       validator: () => {
-        if (status !== 'concluded') throw ApplicationFailure.nonRetryable(status, 'invalid_state');
+        if (c.status !== 'concluded') {
+          throw ApplicationFailure.nonRetryable(c.status, 'invalid_state');
+        }
       },
     },
   );
+}
 
+/** Records the submission; answers the intake lapse (LLA art. 32), raced against acceptance. */
+async function submit(c: BareCase): Promise<{ intakeLapse: Promise<void> }> {
   await act.recordEvent('submitted');
-  registered = true;
-  notices.push(notifier.notify('submitted'));
+  c.registered = true;
+  c.notices.push(notifier.notify('submitted'));
   const intakeLapse = (async () => {
     await act.computeDeadline();
-    await condition(() => status !== 'submitted', '5 days');
+    await condition(() => c.status !== 'submitted', '5 days');
   })();
+  return { intakeLapse };
+}
 
+/**
+ * Records the conclusion. As in the hall, a client sees it once it is recorded, and may collect
+ * while the approval notice is still being issued.
+ */
+async function conclude(c: BareCase): Promise<void> {
+  await act.recordEvent('concluded');
+  c.status = 'concluded';
+  await act.issueDocument('approvalNotice');
+  c.notices.push(notifier.notify('approved'), notifier.notify('readyToCollect'));
+}
+
+/** The bare parent: submitted → accepted (child started) → concluded → collected. */
+export async function bareCaseWorkflow(): Promise<string> {
+  const c: BareCase = { status: 'submitted', registered: false, notices: [] };
+  let taskResult: Promise<string> | undefined;
+  setCaseHandlers(c, async () => {
+    const child = await startChild(bareTaskWorkflow, {
+      workflowId: `${workflowInfo().workflowId}/task`,
+    });
+    taskResult = child.result();
+  });
+
+  const { intakeLapse } = await submit(c);
   await condition(() => taskResult !== undefined);
   await taskResult;
-  // As in the hall, a client sees the conclusion once it is recorded, and may collect while the
-  // approval notice is still being issued.
-  await act.recordEvent('concluded');
-  status = 'concluded';
-  await act.issueDocument('approvalNotice');
-  notices.push(notifier.notify('approved'), notifier.notify('readyToCollect'));
-  await condition(() => status === 'collected' && allHandlersFinished());
+  await conclude(c);
+  await condition(() => c.status === 'collected' && allHandlersFinished());
   await intakeLapse;
-  await Promise.all(notices);
-  return status;
+  await Promise.all(c.notices);
+  return c.status;
 }
 
 /** One task of a bare joint case: its code and the codes it waits for. */
@@ -194,11 +221,9 @@ export interface BareTaskPlan {
  * the whole case's own warning timer raced against the join, as workflows/case.ts does.
  */
 export async function bareJointCaseWorkflow(plan: BareTaskPlan[]): Promise<string> {
-  let status = 'submitted';
-  let registered = false;
+  const c: BareCase = { status: 'submitted', registered: false, notices: [] };
   const done = new Set<string>();
   const started = new Set<string>();
-  const notices: Promise<string>[] = [];
   const id = workflowInfo().workflowId;
   let running = 0;
 
@@ -214,69 +239,22 @@ export async function bareJointCaseWorkflow(plan: BareTaskPlan[]): Promise<strin
       });
     }
   };
+  setCaseHandlers(c, openReady);
 
-  setHandler(bareStatusQuery, () => status);
-  setHandler(bareRegisteredUpdate, async () => {
-    await condition(() => registered);
-    return status;
-  });
-  setHandler(
-    bareAcceptUpdate,
-    async () => {
-      status = 'accepted';
-      await act.computeClock();
-      await act.recordEvent('accepted');
-      await act.issueDocument('receipt');
-      notices.push(notifier.notify('accepted'));
-      await act.recordEvent('tasksPlanned');
-      await openReady();
-      return status;
-    },
-    {
-      validator: () => {
-        if (status !== 'submitted') {
-          throw ApplicationFailure.nonRetryable(status, 'already_decided');
-        }
-      },
-    },
-  );
-  setHandler(
-    bareCollectUpdate,
-    async () => {
-      status = 'collected';
-      await act.recordEvent('collected');
-      return status;
-    },
-    {
-      validator: () => {
-        if (status !== 'concluded') throw ApplicationFailure.nonRetryable(status, 'invalid_state');
-      },
-    },
-  );
-
-  await act.recordEvent('submitted');
-  registered = true;
-  notices.push(notifier.notify('submitted'));
-  const intakeLapse = (async () => {
-    await act.computeDeadline();
-    await condition(() => status !== 'submitted', '5 days');
-  })();
-  await condition(() => status === 'accepted');
+  const { intakeLapse } = await submit(c);
+  await condition(() => c.status === 'accepted');
   // The whole joint case's own clock (LLA art. 42 ¶2): its first warning, raced against the join.
-  const caseWarning = condition(() => status !== 'accepted', '20 days');
+  const caseWarning = condition(() => c.status !== 'accepted', '20 days');
   let joined = 0;
   while (done.size < plan.length) {
     await condition(() => done.size > joined);
     joined = done.size;
     await openReady();
   }
-  await act.recordEvent('concluded');
-  status = 'concluded';
-  await act.issueDocument('approvalNotice');
-  notices.push(notifier.notify('approved'), notifier.notify('readyToCollect'));
-  await condition(() => status === 'collected' && running === 0 && allHandlersFinished());
+  await conclude(c);
+  await condition(() => c.status === 'collected' && running === 0 && allHandlersFinished());
   await intakeLapse;
   await caseWarning;
-  await Promise.all(notices);
-  return status;
+  await Promise.all(c.notices);
+  return c.status;
 }

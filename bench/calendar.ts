@@ -3,6 +3,7 @@
  * and warm. Prints figures; asserts nothing.
  */
 import { buildSnapshotFromChineseDays, computeDue } from '../lib/calendar';
+import { type BenchSummary, runIfMain } from './harness';
 
 function batch(snapshot: ReturnType<typeof buildSnapshotFromChineseDays>): number {
   const begin = performance.now();
@@ -18,7 +19,7 @@ function batch(snapshot: ReturnType<typeof buildSnapshotFromChineseDays>): numbe
 }
 
 /** Runs the calendar bench and prints its figures. */
-export async function run(): Promise<void> {
+export async function run(): Promise<BenchSummary> {
   const snapshot = buildSnapshotFromChineseDays();
   const cold = batch(snapshot);
   const warm = batch(snapshot);
@@ -26,6 +27,7 @@ export async function run(): Promise<void> {
     `calendar: 10,000 due dates: cold ${cold.toFixed(1)} ms, warm ${warm.toFixed(1)} ms ` +
       `(${((warm * 1000) / 10_000).toFixed(2)} µs each)\n`,
   );
+  return { figures: [`${((warm * 1000) / 10_000).toFixed(2)} µs per due date, warm`] };
 }
 
-if (require.main === module) void run();
+runIfMain(module, run);

@@ -7,10 +7,19 @@
  * Prints figures; asserts nothing about them.
  */
 import os from 'node:os';
-
 import { PdfRenderer, renderWithFreshBrowser } from '../lib/documents/renderer';
 import type { DocumentBase, DocumentData, DocumentKind } from '../lib/documents/requirements';
 import { TemplateSet } from '../lib/documents/templates';
+import {
+  type BenchSummary,
+  inLanes,
+  integerFlags,
+  loadAverage,
+  mean,
+  median,
+  percentile,
+  runIfMain,
+} from './harness';
 
 /** The issue's goal: warm, one document at a time, median. */
 const GOAL_MS = 60;
@@ -25,20 +34,11 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const given: Partial<Options> = {};
-  const flags: Record<string, keyof Options> = {
+  const given = integerFlags(argv, {
     '--documents': 'documents',
     '--fresh': 'fresh',
     '--pool': 'pool',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const key = flags[flag];
-    if (!key) continue; // another bench's option: bench/run.ts hands every bench the same argv
-    const value = Number(inline ?? argv[++i]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a positive integer`);
-    given[key] = value;
-  }
+  });
   const documents = given.documents ?? 100;
   return {
     documents,
@@ -134,19 +134,13 @@ interface Summary {
   perSecond: number;
 }
 
-// Nearest-rank percentile: with 10 samples p99 is simply the slowest one.
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 function summarise(label: string, samples: number[], wallMs: number): Summary {
-  const sorted = [...samples].sort((a, b) => a - b);
   return {
     label,
     n: samples.length,
-    median: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+    median: median(samples),
+    p99: percentile(samples, 99),
+    mean: mean(samples),
     perSecond: (samples.length / wallMs) * 1000,
   };
 }
@@ -158,19 +152,13 @@ async function measure(
   render: (html: string) => Promise<Buffer>,
 ): Promise<{ samples: number[]; wallMs: number }> {
   const samples: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  const worker = async (): Promise<void> => {
-    while (next < htmls.length) {
-      const html = htmls[next++];
-      const t0 = performance.now();
-      const pdf = await render(html);
-      samples.push(performance.now() - t0);
-      if (pdf.length < 1000) throw new Error('suspiciously small PDF');
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { samples, wallMs: performance.now() - started };
+  const wallMs = await inLanes(htmls.length, concurrency, async (i) => {
+    const t0 = performance.now();
+    const pdf = await render(htmls[i]);
+    samples.push(performance.now() - t0);
+    if (pdf.length < 1000) throw new Error('suspiciously small PDF');
+  });
+  return { samples, wallMs };
 }
 
 // Renders documents through a started pool: a warm-up of two per page, then the measured runs.
@@ -219,13 +207,10 @@ function printTable(results: Summary[]): void {
 }
 
 const loadNote = (): string =>
-  `load average ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')} on ${os.availableParallelism()} cores`;
+  `load average ${loadAverage(2)} on ${os.availableParallelism()} cores`;
 
 /** Runs the document bench and prints its figures. */
-export async function run(argv: string[] = []): Promise<void> {
+export async function run(argv: string[] = []): Promise<BenchSummary> {
   const { documents: n, fresh, pool } = parseOptions(argv);
   const templates = TemplateSet.load();
   const t0 = performance.now();
@@ -262,11 +247,13 @@ export async function run(argv: string[] = []): Promise<void> {
       `(${warm.toFixed(1)} ms; ${(fresh1 / warm).toFixed(1)}x faster than a browser per ` +
       `document; whole faces ${whole[0].median.toFixed(1)} ms); ${loadNote()} at the end`,
   );
+  return {
+    figures: [
+      `warm median ${warm.toFixed(1)} ms, 1 at a time`,
+      `${(fresh1 / warm).toFixed(1)}x faster than a browser per document`,
+    ],
+    goals: [{ goal: `median warm ≤ ${GOAL_MS} ms`, met: warm <= GOAL_MS }],
+  };
 }
 
-if (require.main === module) {
-  run(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runIfMain(module, run);

@@ -9,22 +9,10 @@
  *   npm run bench -- --only exchange [--exchange-single 300] [--exchange-batches 10x200]
  *     [--exchange-receipts 100] [--exchange-concurrency 4] [--exchange-pdf on|off]
  */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
 import knex from 'knex';
 import { hallCaseNumberOf } from '../api/exchange/hooks';
-import { startApi } from '../cli/api';
-import { createHallWorker } from '../cli/worker';
 import { startDepartmentSimulator } from '../emulators/departmentSimulator';
-import { loadConfig, REPO_ROOT } from '../lib/config';
 import { migrateLatest } from '../lib/db';
-import { openRuntime } from '../lib/runtime';
 import type { ExchangeHooks } from '../lib/exchange/apply';
 import { composeBatch, composeMessage, xmlDocument } from '../lib/exchange/compose';
 import { devExchangeSecret } from '../lib/exchange/config';
@@ -33,8 +21,19 @@ import { receiveExchange, type ReceiveDeps } from '../lib/exchange/receive';
 import { isValidSignature } from '../lib/exchange/sign';
 import { ExchangeStore } from '../lib/exchange/store';
 import type { CaseAcceptedMessage } from '../lib/exchange/types';
+import {
+  type BenchSummary,
+  type Cleanup,
+  inLanes,
+  integerFlags,
+  percentile,
+  readFlags,
+  runIfMain,
+  sleep,
+  withCleanup,
+} from './harness';
+import { benchConfig, freshDatabase, randomId, startDevServer, startHall } from './servers';
 
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://onedoor:onedoor@127.0.0.1:54329/onedoor';
 const SECRET = devExchangeSecret('market');
 const noop: ExchangeHooks = {
   startSupervision: async () => ({}),
@@ -77,7 +76,7 @@ const batchOf = (run: string, elements: string[]) =>
     elements,
   );
 
-async function timed(n: number, work: () => Promise<void>): Promise<string> {
+async function timed(n: number, work: () => Promise<unknown>): Promise<string> {
   const begin = performance.now();
   await work();
   const ms = performance.now() - begin;
@@ -87,39 +86,29 @@ async function timed(n: number, work: () => Promise<void>): Promise<string> {
 }
 
 /** Runs `work` over `items`, `concurrency` at a time. */
-async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++]);
-    }),
-  );
-}
+const inParallel = <T>(items: T[], concurrency: number, work: (item: T) => Promise<void>) =>
+  inLanes(items.length, concurrency, (i) => work(items[i]));
 
 /** Runs the exchange bench and prints its figures. */
-export async function run(argv: string[] = []): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    strict: false,
-    options: {
-      'exchange-single': { type: 'string', default: '300' },
-      'exchange-batches': { type: 'string', default: '10x200' },
-      'exchange-receipts': { type: 'string', default: '100' },
-      'exchange-concurrency': { type: 'string', default: '4' },
-      'exchange-pdf': { type: 'string', default: 'on' },
-    },
-  });
-  const single = Number(values['exchange-single']);
-  const [batches, perBatch] = String(values['exchange-batches']).split('x').map(Number);
-  const run = randomBytes(3).toString('hex');
+export async function run(argv: string[] = []): Promise<BenchSummary> {
+  const counts = {
+    single: 300,
+    concurrency: 4,
+    ...integerFlags(argv, {
+      '--exchange-single': 'single',
+      '--exchange-concurrency': 'concurrency',
+    }),
+  };
+  const { receipts = 100 } = integerFlags(argv, { '--exchange-receipts': 'receipts' }, 0);
+  const texts = readFlags(argv, { '--exchange-batches': 'batches', '--exchange-pdf': 'pdf' });
+  const single = counts.single;
+  const [batches, perBatch] = (texts.batches ?? '10x200').split('x').map(Number);
+  const run = randomId(3);
 
-  const name = `onedoor_bench_exchange_${run}`;
-  const admin = knex({ client: 'pg', connection: ADMIN_URL, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = knex({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 10 } });
-  try {
+  const figures = await withCleanup('exchange bench', async (cleanup) => {
+    const { url } = await freshDatabase(cleanup, 'onedoor_bench_exchange');
+    const db = knex({ client: 'pg', connection: url, pool: { min: 0, max: 10 } });
+    cleanup.add('closing the register pool', () => db.destroy());
     await migrateLatest(db);
     const deps: ReceiveDeps = {
       store: new ExchangeStore(db),
@@ -158,11 +147,10 @@ export async function run(argv: string[] = []): Promise<void> {
       })}`,
     );
     bodies = singles(single);
-    lines.push(
-      `  + applied,         1 per body, serial:   ${await timed(single, async () => {
-        for (const b of bodies) await apply(b);
-      })}`,
-    );
+    const serialApplied = await timed(single, async () => {
+      for (const b of bodies) await apply(b);
+    });
+    lines.push(`  + applied,         1 per body, serial:   ${serialApplied}`);
     bodies = singles(single);
     lines.push(
       `  + applied,         1 per body, 4 at once: ${await timed(single, () =>
@@ -196,27 +184,20 @@ export async function run(argv: string[] = []): Promise<void> {
 
     process.stdout.write(`exchange (caseAccepted, no-op hooks, fresh database):\n`);
     for (const line of lines) process.stdout.write(`  ${line}\n`);
-  } finally {
-    await db.destroy();
-    await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.destroy();
-  }
-  await receiptLatency({
-    cases: Number(values['exchange-receipts']),
-    concurrency: Number(values['exchange-concurrency']),
-    pdf: values['exchange-pdf'] !== 'off',
+    return [`applied, 1 per body, serial: ${serialApplied.trim().replace(/\s+/g, ' ')}`];
   });
+  const latency = await withCleanup('exchange bench', (cleanup) =>
+    receiptLatency(cleanup, {
+      cases: receipts,
+      concurrency: counts.concurrency,
+      pdf: texts.pdf !== 'off',
+    }),
+  );
+  return { figures: latency ? [...figures, latency] : figures };
 }
 
-/** The value below which `q` of the sorted samples fall (nearest rank). */
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-const exec = promisify(execFile);
-/** The bench's own dev server, apart from the shared one and the hall's. */
+/** The bench's own dev server, apart from the shared one and the hall's (its UI on 8330). */
 const BENCH_TEMPORAL_PORT = 7330;
-const BENCH_UI_PORT = 8330;
 const SERVER_NAME = 'exchange-bench';
 
 /**
@@ -224,136 +205,79 @@ const SERVER_NAME = 'exchange-bench';
  * hall; each is timed from the push to its acknowledgement, and to the receipt (受理回执单) of
  * the hall's case being in the register's documents, read there.
  */
-async function receiptLatency(opts: { cases: number; concurrency: number; pdf: boolean }) {
-  if (opts.cases <= 0) return;
-  const run = randomBytes(3).toString('hex');
-  const undo: (() => Promise<unknown>)[] = [];
-  const script = path.join(REPO_ROOT, 'scripts', 'temporal-dev.sh');
-  const serverDb = path.join(REPO_ROOT, '.data', 'temporal', `${SERVER_NAME}-${run}.db`);
-  const env = { ...process.env };
-  delete env.TEMPORAL_ADDRESS;
-  try {
-    undo.push(() =>
-      Promise.all(['', '-wal', '-shm'].map((x) => rm(`${serverDb}${x}`, { force: true }))),
-    );
-    undo.push(() => exec('bash', [script, 'stop', '--name', SERVER_NAME], { env }));
-    await exec(
-      'bash',
-      [script, 'start', '--name', SERVER_NAME, '--db', serverDb].concat([
-        '--port',
-        String(BENCH_TEMPORAL_PORT),
-        '--ui-port',
-        String(BENCH_UI_PORT),
-      ]),
-      { env },
-    );
-    const address = `127.0.0.1:${BENCH_TEMPORAL_PORT}`;
+async function receiptLatency(
+  cleanup: Cleanup,
+  opts: { cases: number; concurrency: number; pdf: boolean },
+): Promise<string | undefined> {
+  if (opts.cases <= 0) return undefined;
+  const run = randomId(3);
+  const server = await startDevServer(cleanup, { name: SERVER_NAME, port: BENCH_TEMPORAL_PORT });
+  const { url } = await freshDatabase(cleanup, 'onedoor_bench_receipts');
+  const config = benchConfig(url, server.address, 'bench-exchange', {
+    DOCUMENTS_PDF: opts.pdf ? 'on' : 'off',
+    DEPARTMENT_ENDPOINTS: '{}',
+    EXCHANGE_OUTBOXES: '{}',
+  });
+  const { runtime, apiUrl: hallUrl } = await startHall(cleanup, config);
+  const market = await startDepartmentSimulator({ department: 'market', hallUrl });
+  cleanup.add('closing the market simulator', () => market.close());
 
-    const name = `onedoor_bench_receipts_${run}`;
-    const admin = knex({ client: 'pg', connection: ADMIN_URL, pool: { min: 0, max: 1 } });
-    undo.push(() => admin.destroy());
-    await admin.raw(`CREATE DATABASE ${name}`);
-    undo.push(() => admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    const config = loadConfig({
-      ...process.env,
-      DATABASE_URL: url.toString(),
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_TASK_QUEUE: `bench-exchange-${run}`,
-      API_PORT: '0',
-      DOCUMENTS_PDF: opts.pdf ? 'on' : 'off',
-      SMTP_URL: '',
-      SMS_GATEWAY_URL: '',
-      DEPARTMENT_ENDPOINTS: '{}',
-      EXCHANGE_OUTBOXES: '{}',
-      DEV_TOKENS: 'on',
+  const acked: number[] = [];
+  const ready: number[] = [];
+  const one = async (i: number) => {
+    const departmentCase = `SCJG-${run}-${i}`;
+    const message = market.caseAccepted({
+      caseNumber: departmentCase,
+      itemCode: 'market-food-business-licence',
+      acceptedAt: new Date().toISOString(),
+      counter: 'W001',
+      applicant: { type: 'company', name: '深圳市一门餐饮管理有限公司' },
+      materials: ['application-form', 'business-licence-copy', 'layout-and-process'],
+      channels: [],
     });
-    const runtime = await openRuntime(config, { migrate: true });
-    undo.push(() => runtime.db.destroy());
-    await runtime.store.seedCatalog(runtime.catalog);
-    const workerConnection = await NativeConnection.connect({ address });
-    undo.push(() => workerConnection.close());
-    const { worker, close } = await createHallWorker(config, runtime, workerConnection);
-    undo.push(close);
-    const running = worker.run();
-    undo.push(async () => {
-      worker.shutdown();
-      await running;
-    });
-    const connection = await Connection.connect({ address });
-    undo.push(() => connection.close());
-    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const server = await startApi(config, runtime, temporal);
-    undo.push(() => new Promise((resolve) => server.close(resolve)));
-    const hallUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const market = await startDepartmentSimulator({ department: 'market', hallUrl });
-    undo.push(() => market.close());
-
-    const acked: number[] = [];
-    const ready: number[] = [];
-    const one = async (i: number) => {
-      const departmentCase = `SCJG-${run}-${i}`;
-      const message = market.caseAccepted({
-        caseNumber: departmentCase,
-        itemCode: 'market-food-business-licence',
-        acceptedAt: new Date().toISOString(),
-        counter: 'W001',
-        applicant: { type: 'company', name: '深圳市一门餐饮管理有限公司' },
-        materials: ['application-form', 'business-licence-copy', 'layout-and-process'],
-        channels: [],
-      });
-      const t0 = performance.now();
-      const answer = await market.send(message);
-      if (answer.status !== 200 || !answer.body.includes('<status>accepted</status>')) {
-        throw new Error(`caseAccepted ${i}: ${answer.status} ${answer.body.slice(0, 300)}`);
-      }
-      acked.push(performance.now() - t0);
-      const caseNumber = hallCaseNumberOf('market', departmentCase);
-      for (;;) {
-        const receipt = await runtime
-          .db('documents')
-          .where({ case_number: caseNumber, kind: 'receipt' })
-          .first('id');
-        if (receipt) break;
-        if (performance.now() - t0 > 120_000) throw new Error(`no receipt for ${caseNumber}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      ready.push(performance.now() - t0);
-    };
-    // A few first cases warm the bundle, the renderer and the pools up; they are not counted.
-    const warmup = Math.min(3, opts.cases);
-    for (let i = 0; i < warmup; i++) await one(-i - 1);
-    acked.length = 0;
-    ready.length = 0;
-    const begin = performance.now();
-    await inParallel(
-      Array.from({ length: opts.cases }, (_, i) => i),
-      opts.concurrency,
-      one,
-    );
-    const seconds = (performance.now() - begin) / 1000;
-
-    const line = (what: string, samples: number[]) => {
-      const sorted = [...samples].sort((a, b) => a - b);
-      const p50 = percentile(sorted, 0.5).toFixed(0);
-      const p99 = percentile(sorted, 0.99).toFixed(0);
-      return `  ${what} p50 ${p50.padStart(5)} ms  p99 ${p99.padStart(5)} ms`;
-    };
-    process.stdout.write(
-      `caseAccepted to receipt ready (whole hall, PDF ${opts.pdf ? 'on' : 'off'}, ` +
-        `${opts.cases} cases, ${opts.concurrency} at once, ${warmup} warm-up; ` +
-        `${(opts.cases / seconds).toFixed(1)} cases/s):\n` +
-        `${line('acknowledged:         ', acked)}\n` +
-        `${line('receipt in register:  ', ready)}\n`,
-    );
-  } finally {
-    for (const step of undo.reverse()) {
-      await step().catch((err: unknown) => {
-        process.stderr.write(`exchange bench cleanup: ${(err as Error).message}\n`);
-      });
+    const t0 = performance.now();
+    const answer = await market.send(message);
+    if (answer.status !== 200 || !answer.body.includes('<status>accepted</status>')) {
+      throw new Error(`caseAccepted ${i}: ${answer.status} ${answer.body.slice(0, 300)}`);
     }
-  }
+    acked.push(performance.now() - t0);
+    const caseNumber = hallCaseNumberOf('market', departmentCase);
+    for (;;) {
+      const receipt = await runtime
+        .db('documents')
+        .where({ case_number: caseNumber, kind: 'receipt' })
+        .first('id');
+      if (receipt) break;
+      if (performance.now() - t0 > 120_000) throw new Error(`no receipt for ${caseNumber}`);
+      await sleep(5);
+    }
+    ready.push(performance.now() - t0);
+  };
+  // A few first cases warm the bundle, the renderer and the pools up; they are not counted.
+  const warmup = Math.min(3, opts.cases);
+  for (let i = 0; i < warmup; i++) await one(-i - 1);
+  acked.length = 0;
+  ready.length = 0;
+  const begin = performance.now();
+  await inLanes(opts.cases, opts.concurrency, one);
+  const seconds = (performance.now() - begin) / 1000;
+
+  const line = (what: string, samples: number[]) => {
+    const p50 = percentile(samples, 50).toFixed(0);
+    const p99 = percentile(samples, 99).toFixed(0);
+    return `  ${what} p50 ${p50.padStart(5)} ms  p99 ${p99.padStart(5)} ms`;
+  };
+  process.stdout.write(
+    `caseAccepted to receipt ready (whole hall, PDF ${opts.pdf ? 'on' : 'off'}, ` +
+      `${opts.cases} cases, ${opts.concurrency} at once, ${warmup} warm-up; ` +
+      `${(opts.cases / seconds).toFixed(1)} cases/s):\n` +
+      `${line('acknowledged:         ', acked)}\n` +
+      `${line('receipt in register:  ', ready)}\n`,
+  );
+  return (
+    `caseAccepted to receipt p50 ${percentile(ready, 50).toFixed(0)} ms, ` +
+    `p99 ${percentile(ready, 99).toFixed(0)} ms`
+  );
 }
 
-if (require.main === module) void run(process.argv.slice(2));
+runIfMain(module, run);

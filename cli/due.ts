@@ -118,9 +118,8 @@ export function runDue(
     const unitName = unit === 'workingDays' ? 'working' : 'calendar';
     const lines: string[] = [];
     if (result.suspended) {
-      lines.push(
-        `suspended since ${result.suspendedSince}: ${result.remainingDays} ${unitName} days still to count`,
-      );
+      const left = `${result.remainingDays} ${unitName} days still to count`;
+      lines.push(`suspended since ${result.suspendedSince}: ${left}`);
     } else {
       lines.push(result.dueDate);
     }

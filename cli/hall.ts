@@ -272,13 +272,15 @@ export async function runHall(argv: string[]): Promise<number> {
   printSummary(results, (id) => leadOf(apps.get(id)!.item));
 
   const dbUrl = new URL(config.DATABASE_URL);
+  const curl = `curl -H 'Authorization: Bearer dev-supervisor' ${url}`;
+  const someCase = results.find((r) => r.caseNumber)?.caseNumber ?? '';
   process.stdout.write(
     [
       '',
       'Where to look next:',
       `  API           ${url}/docs   (token e.g. "Authorization: Bearer dev-supervisor")`,
-      `  a case        curl -H 'Authorization: Bearer dev-supervisor' ${url}/cases/${results.find((r) => r.caseNumber)?.caseNumber ?? ''}`,
-      `  supervision   curl -H 'Authorization: Bearer dev-supervisor' ${url}/supervision/cases?level=red`,
+      `  a case        ${curl}/cases/${someCase}`,
+      `  supervision   ${curl}/supervision/cases?level=red`,
       `  Temporal UI   ${config.TEMPORAL_UI_URL}`,
       `  register      psql ${dbUrl.toString()}   (tables cases, department_tasks, audit_trail)`,
       '',

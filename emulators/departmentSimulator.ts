@@ -11,8 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { composeBatch, composeMessage, xmlDocument } from '../lib/exchange/compose';
 import { devExchangeSecret } from '../lib/exchange/config';
-import { parseExchangeBody } from '../lib/exchange/parse';
-import { isValidSignature } from '../lib/exchange/sign';
 import {
   HALL_SENDER,
   type ExchangeMessage,
@@ -20,6 +18,7 @@ import {
   type MessageOf,
   type TaskMessageOfHall,
 } from '../lib/exchange/types';
+import { hallTaskReceiver } from './departmentSystem';
 
 /** One message the simulator wrote: its header and its signed element. */
 export interface SimulatedMessage {
@@ -92,7 +91,6 @@ export async function startDepartmentSimulator(
   const now = opts.now ?? (() => new Date());
   const run = randomBytes(4).toString('hex');
   let sequence = (opts.firstSequence ?? 1) - 1;
-  let failures = 0;
   const outbox: SimulatedMessage[] = [];
   const received: TaskMessageOfHall[] = [];
 
@@ -127,6 +125,15 @@ export async function startDepartmentSimulator(
       messages.map((m) => m.element),
     );
 
+  // The hall's task messages to this department: checked as the hall checks, then acknowledged.
+  const hallTasks = hallTaskReceiver({
+    secretOf: (recipient) => (recipient === department ? secret : undefined),
+    take: (task) => {
+      received.push(task);
+      return xmlDocument(simulator.acknowledge(task).element);
+    },
+  });
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator');
     if (req.method === 'GET' && url.pathname === '/outbox') {
@@ -143,42 +150,12 @@ export async function startDepartmentSimulator(
       return;
     }
     if (req.method === 'POST' && url.pathname === '/exchange') {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        void answerHall(Buffer.concat(chunks)).then(({ status, body }) => {
-          res.statusCode = status;
-          res.setHeader('content-type', 'application/xml; charset=utf-8');
-          res.end(body);
-        });
-      });
+      hallTasks.serve(req, res);
       return;
     }
     res.statusCode = 404;
     res.end();
   });
-
-  // The hall's task messages: checked as the hall checks what it receives, then acknowledged.
-  const answerHall = async (body: Buffer): Promise<{ status: number; body: string }> => {
-    if (failures > 0) {
-      failures--;
-      return { status: 503, body: 'down for maintenance' };
-    }
-    try {
-      const parsed = await parseExchangeBody(body);
-      const [first] = parsed.messages;
-      const task = first.message;
-      const signed = isValidSignature(secret, first.canonical, first.signature);
-      const isTask = task.type === 'taskAssigned' || task.type === 'taskCancelled';
-      if (!isTask || task.recipient !== department || !signed) {
-        return { status: 422, body: 'not a signed task message for this department' };
-      }
-      received.push(task);
-      return { status: 200, body: xmlDocument(simulator.acknowledge(task).element) };
-    } catch (err) {
-      return { status: 422, body: (err as Error).message };
-    }
-  };
 
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -212,9 +189,7 @@ export async function startDepartmentSimulator(
       });
       return { status: res.status, body: await res.text() };
     },
-    failNext: (n) => {
-      failures = n;
-    },
+    failNext: hallTasks.failNext,
     connect: (url) => {
       hallUrl = url;
     },

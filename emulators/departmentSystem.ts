@@ -61,6 +61,79 @@ function asTaskMessage(m: TaskMessageOfHall): TaskMessage {
   };
 }
 
+/** The answer of an emulated department system to one POST of the hall. */
+export interface HallAnswer {
+  status: number;
+  body: string;
+}
+
+/** How an emulated system takes the hall's task messages. */
+export interface HallTaskReceiverOptions {
+  /** The secret a message to `recipient` is signed with; undefined: not a recipient here. */
+  secretOf: (recipient: string) => string | undefined;
+  /** Keeps a message that passed the checks; returns its acknowledgement document. */
+  take: (m: TaskMessageOfHall) => string;
+}
+
+/** The hall's task messages as a department system takes them, and its switch to be down. */
+export interface HallTaskReceiver {
+  answer: (body: Buffer) => Promise<HallAnswer>;
+  /** Answers 503 to the next `n` messages (a system that is down). */
+  failNext: (n: number) => void;
+  /** Reads a request's body and writes `answer`'s reply to it. */
+  serve: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+}
+
+/**
+ * Checks a message of the hall as the hall checks what it receives (schema, then the
+ * recipient's HMAC): 503 while told to be down, 422 with the reason for anything but a single
+ * signed taskAssigned or taskCancelled of the hall to a recipient here, else `take`'s answer.
+ */
+export function hallTaskReceiver(options: HallTaskReceiverOptions): HallTaskReceiver {
+  let failures = 0;
+  const refused = (body: string): HallAnswer => ({ status: 422, body });
+  const answer = async (body: Buffer): Promise<HallAnswer> => {
+    if (failures > 0) {
+      failures--;
+      return { status: 503, body: 'down for maintenance' };
+    }
+    try {
+      const parsed = await parseExchangeBody(body);
+      const [first] = parsed.messages;
+      const m = first.message;
+      if (parsed.kind !== 'single' || (m.type !== 'taskAssigned' && m.type !== 'taskCancelled')) {
+        return refused('not a task message of the hall');
+      }
+      if (m.department !== HALL_SENDER) return refused('not sent by the hall');
+      const secret = options.secretOf(m.recipient);
+      if (secret === undefined) return refused(`no system of ${m.recipient} here`);
+      if (!isValidSignature(secret, first.canonical, first.signature)) {
+        return refused(`the signature does not match the secret of ${m.recipient}`);
+      }
+      return { status: 200, body: options.take(m) };
+    } catch (err) {
+      return refused((err as Error).message);
+    }
+  };
+  return {
+    answer,
+    failNext: (n) => {
+      failures = n;
+    },
+    serve: (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void answer(Buffer.concat(chunks)).then(({ status, body }) => {
+          res.statusCode = status;
+          res.setHeader('content-type', 'application/xml; charset=utf-8');
+          res.end(body);
+        });
+      });
+    },
+  };
+}
+
 /** Starts the emulator on loopback. */
 export async function startDepartmentSystem(
   opts: DepartmentSystemOptions | number = {},
@@ -70,8 +143,6 @@ export async function startDepartmentSystem(
   const received: TaskMessage[] = [];
   const messages: TaskMessageOfHall[] = [];
   const sequences = new Map<string, number>();
-  let failures = 0;
-
   const acknowledge = (m: TaskMessageOfHall): string => {
     const department = m.recipient;
     const sequence = (sequences.get(department) ?? 0) + 1;
@@ -90,29 +161,14 @@ export async function startDepartmentSystem(
     return xmlDocument(composeMessage(ack, secretOf(department)));
   };
 
-  const answer = async (body: Buffer): Promise<{ status: number; body: string }> => {
-    if (failures > 0) {
-      failures--;
-      return { status: 503, body: 'down for maintenance' };
-    }
-    try {
-      const parsed = await parseExchangeBody(body);
-      const [first] = parsed.messages;
-      const m = first.message;
-      if (parsed.kind !== 'single' || (m.type !== 'taskAssigned' && m.type !== 'taskCancelled')) {
-        return { status: 422, body: 'not a task message of the hall' };
-      }
-      if (m.department !== HALL_SENDER) return { status: 422, body: 'not sent by the hall' };
-      if (!isValidSignature(secretOf(m.recipient), first.canonical, first.signature)) {
-        return { status: 422, body: `the signature does not match the secret of ${m.recipient}` };
-      }
+  const receiver = hallTaskReceiver({
+    secretOf,
+    take: (m) => {
       messages.push(m);
       received.push(asTaskMessage(m));
-      return { status: 200, body: acknowledge(m) };
-    } catch (err) {
-      return { status: 422, body: (err as Error).message };
-    }
-  };
+      return acknowledge(m);
+    },
+  });
 
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/received') {
@@ -120,15 +176,7 @@ export async function startDepartmentSystem(
       res.end(JSON.stringify(received));
       return;
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void answer(Buffer.concat(chunks)).then(({ status, body }) => {
-        res.statusCode = status;
-        res.setHeader('content-type', 'application/xml; charset=utf-8');
-        res.end(body);
-      });
-    });
+    receiver.serve(req, res);
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port: actual } = server.address() as AddressInfo;
@@ -136,9 +184,7 @@ export async function startDepartmentSystem(
     url: `http://127.0.0.1:${actual}/tasks`,
     received,
     messages,
-    failNext: (n) => {
-      failures = n;
-    },
+    failNext: receiver.failNext,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

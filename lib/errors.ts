@@ -58,7 +58,7 @@ export class DomainError extends Error {
   }
 }
 
-/** True when the text is one of the hall's error codes (used for failures coming back from Temporal). */
+/** True when the text is one of the hall's error codes (for failures coming back from Temporal). */
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(errorCatalog, value);
 }

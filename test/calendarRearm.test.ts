@@ -5,29 +5,16 @@
  */
 import test from 'ava';
 import { rearmWorkflowId } from '../workflows/calendarRearmMessages';
-import { buildCompany } from './support/builders';
+import { LABOUR_DISPATCH, takeOverLabourDispatch } from './support/cases';
 import { eventually, startTestHall, type TestHall } from './support/hall';
 
 const endOf = (date: string) => `${date}T15:59:59.999Z`;
-const ITEM = 'hrss-labour-dispatch-licence';
+const ITEM = LABOUR_DISPATCH;
 const CLERK = 'dev-clerk-hrss';
 const CLOSURE = { date: '2026-10-20', kind: 'closed', reason: '台风停止办公' };
 
-async function takeOver(hall: TestHall): Promise<string> {
-  const created = await hall.call('POST', '/cases', CLERK, {
-    item: ITEM,
-    applicant: buildCompany(),
-    materials: ['application-form', 'business-licence'],
-    receivedAt: '2026-09-28T10:00:00+08:00',
-  });
-  const caseNumber: string = created.body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
-  await eventually(
-    () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
-    (r) => r.body.tasks[0]?.status === 'open' && r.body.tasks[0]?.statutoryDueAt,
-  );
-  return caseNumber;
-}
+/** A labour-dispatch licence taken over in progress, its task open and its clock set. */
+const takeOver = (hall: TestHall) => takeOverLabourDispatch(hall, { open: true });
 
 const rearmDone = (hall: TestHall, id: string) =>
   eventually(

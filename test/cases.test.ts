@@ -1,11 +1,12 @@
 import test from 'ava';
 import { buildApplication, buildCompany, buildPerson } from './support/builders';
+import { acceptedCase, receiptOf } from './support/cases';
 import { eventually, startTestHall } from './support/hall';
 
 const CLERK = 'dev-clerk-market';
 const OFFICER = 'dev-officer-market';
 
-test('a promised case goes from submission through acceptance and approval to collection', async (t) => {
+test('a promised case goes through acceptance and approval to collection', async (t) => {
   const hall = await startTestHall(t);
   const created = await hall.call('POST', '/cases', CLERK, buildApplication());
   t.is(created.status, 201);
@@ -112,11 +113,9 @@ test('a credit code with a wrong check character is refused with 422', async (t)
   t.is(res.body.error.code, 'invalid_credit_code');
 });
 
-test('a second intake decision on a decided case is refused with 409 and changes nothing', async (t) => {
+test('a second intake decision is refused with 409 and changes nothing', async (t) => {
   const hall = await startTestHall(t);
-  const { body } = await hall.call('POST', '/cases', CLERK, buildApplication());
-  const caseNumber = body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
+  const caseNumber = await acceptedCase(hall, CLERK, buildApplication());
   const again = await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, {
     decision: 'refuseToAccept',
     reasonCode: 'other',
@@ -131,9 +130,7 @@ test('a second intake decision on a decided case is refused with 409 and changes
 
 test('a conclusion by another department is refused with 403', async (t) => {
   const hall = await startTestHall(t);
-  const { body } = await hall.call('POST', '/cases', CLERK, buildApplication());
-  const caseNumber = body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
+  const caseNumber = await acceptedCase(hall, CLERK, buildApplication());
   const res = await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-health', {
     decision: 'approve',
   });
@@ -143,9 +140,7 @@ test('a conclusion by another department is refused with 403', async (t) => {
 
 test('the same conclusion sent twice is one decision', async (t) => {
   const hall = await startTestHall(t);
-  const { body } = await hall.call('POST', '/cases', CLERK, buildApplication());
-  const caseNumber = body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
+  const caseNumber = await acceptedCase(hall, CLERK, buildApplication());
   const deny = { decision: 'deny', reasons: '经营场所不符合食品安全要求' };
   const [first, second] = await Promise.all([
     hall.call('POST', `/cases/${caseNumber}/conclusion`, OFFICER, deny),
@@ -164,7 +159,7 @@ test('the same conclusion sent twice is one decision', async (t) => {
   t.true([409].includes(opposite.status));
 });
 
-test('a correction request names only the item’s materials, and the supplement reopens intake', async (t) => {
+test('a correction names only the item’s materials; a supplement reopens intake', async (t) => {
   const hall = await startTestHall(t);
   const { body } = await hall.call(
     'POST',
@@ -199,7 +194,7 @@ test('a correction request names only the item’s materials, and the supplement
   t.is(accepted.body.case.status, 'accepted');
 });
 
-test('a refusal to accept for another organ’s matter names that organ and closes the case', async (t) => {
+test('refusing another organ’s matter names that organ and closes the case', async (t) => {
   const hall = await startTestHall(t);
   const { body } = await hall.call('POST', '/cases', 'dev-clerk-water', {
     item: 'water-drainage-permit',
@@ -225,7 +220,7 @@ test('a refusal to accept for another organ’s matter names that organ and clos
   t.truthy(detail.body.case.closedAt);
 });
 
-test('a clerk cannot submit another department’s item, and a request without a token is 401', async (t) => {
+test('a clerk cannot submit another department’s item; no token is 401', async (t) => {
   const hall = await startTestHall(t);
   const other = await hall.call('POST', '/cases', 'dev-clerk-health', buildApplication());
   t.is(other.status, 403);
@@ -236,7 +231,7 @@ test('a clerk cannot submit another department’s item, and a request without a
   t.is(officer.body.error.code, 'forbidden');
 });
 
-test('concurrent submissions each get their own number, in one unbroken daily sequence', async (t) => {
+test('concurrent submissions get their own numbers in one unbroken daily sequence', async (t) => {
   const hall = await startTestHall(t);
   const results = await Promise.all(
     Array.from({ length: 12 }, () => hall.call('POST', '/cases', CLERK, buildApplication())),
@@ -248,7 +243,7 @@ test('concurrent submissions each get their own number, in one unbroken daily se
   t.deepEqual(sequences, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 });
 
-test('the case list filters by status, item and department, pages, and scopes department staff', async (t) => {
+test('the case list filters by status, item and department, pages, and scopes staff', async (t) => {
   const hall = await startTestHall(t);
   const food = await hall.call('POST', '/cases', CLERK, buildApplication());
   await hall.call('POST', `/cases/${food.body.case.caseNumber}/intake`, CLERK, {
@@ -312,14 +307,10 @@ test('a department’s cases are listed by Temporal visibility with Department',
   t.deepEqual(found, [caseNumber]);
 });
 
-test('an applicant looks the case up with the receipt’s code, and learns nothing personal', async (t) => {
+test('a lookup with the receipt’s code shows the case and nothing personal', async (t) => {
   const hall = await startTestHall(t);
-  const { body } = await hall.call('POST', '/cases', CLERK, buildApplication());
-  const caseNumber: string = body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
-  const [receipt] = await hall.runtime
-    .db('documents')
-    .where({ case_number: caseNumber, kind: 'receipt' });
+  const caseNumber = await acceptedCase(hall, CLERK, buildApplication());
+  const receipt = await receiptOf(hall, caseNumber);
   const res = await fetch(
     `${hall.url}/portal/cases/${caseNumber}?code=${receipt.verification_code}`,
   );

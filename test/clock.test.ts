@@ -33,7 +33,7 @@ test('accepted 2026-09-28 with 20 working days is due at the end of 2026-10-30',
   t.false(due.provisional);
 });
 
-test('promised 5 working days from 2026-09-28 ends with 2026-10-10 and reminds at the end of 10-09', async (t) => {
+test('promised 5 working days from 2026-09-28: due 10-10, reminder end of 10-09', async (t) => {
   const due = await activities().computeClock({
     start: '2026-09-28T10:00:00+08:00',
     statutoryLimit: twenty,
@@ -75,7 +75,7 @@ test('an open suspension leaves the clock without due moments until it resumes',
   t.is(due.statutoryDueAt, undefined);
 });
 
-test('a correction completed 2026-02-13 with 20 working days is due at the end of 2026-03-19', async (t) => {
+test('corrected 2026-02-13, 20 working days are due at the end of 2026-03-19', async (t) => {
   const due = await activities().computeClock({
     start: '2026-02-13T16:00:00+08:00',
     statutoryLimit: twenty,
@@ -84,7 +84,7 @@ test('a correction completed 2026-02-13 with 20 working days is due at the end o
   t.is(due.statutoryDueAt, endOf('2026-03-19'));
 });
 
-test('the art. 32 correction window of 5 working days from 2026-09-28 ends with 2026-10-10', async (t) => {
+test('the art. 32 correction window of 5 working days from 2026-09-28 ends 10-10', async (t) => {
   const { dueAt } = await activities().computeDeadline({
     start: '2026-09-28T10:00:00+08:00',
     limit: five,

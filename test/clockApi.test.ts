@@ -8,27 +8,16 @@
  */
 import test from 'ava';
 import { buildCompany } from './support/builders';
-import { eventually, startTestHall, type TestHall } from './support/hall';
+import { LABOUR_DISPATCH, takeOverLabourDispatch } from './support/cases';
+import { eventually, startTestHall } from './support/hall';
 
 const endOf = (date: string) => `${date}T15:59:59.999Z`;
-const ITEM = 'hrss-labour-dispatch-licence';
+const ITEM = LABOUR_DISPATCH;
 const CLERK = 'dev-clerk-hrss';
 
-async function takeOver(hall: TestHall): Promise<string> {
-  const created = await hall.call('POST', '/cases', CLERK, {
-    item: ITEM,
-    applicant: buildCompany(),
-    materials: ['application-form', 'business-licence'],
-    receivedAt: '2026-09-28T10:00:00+08:00',
-  });
-  const caseNumber: string = created.body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
-  return caseNumber;
-}
-
-test('a case taken over late is red at once, with every level fired once and in order', async (t) => {
+test('a case taken over late is red at once, every level fired once and in order', async (t) => {
   const hall = await startTestHall(t);
-  const caseNumber = await takeOver(hall);
+  const caseNumber = await takeOverLabourDispatch(hall);
   const detail = await eventually(
     () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
     (r) => r.body.tasks[0]?.warningLevel === 'red' && r.body.case.warningLevel === 'red',
@@ -66,7 +55,7 @@ test('a case taken over late is red at once, with every level fired once and in 
 
 test('the head of the organ extends once, by at most the allowed days, with reasons', async (t) => {
   const hall = await startTestHall(t);
-  const caseNumber = await takeOver(hall);
+  const caseNumber = await takeOverLabourDispatch(hall);
   const path = `/cases/${caseNumber}/tasks/${ITEM}/extension`;
 
   const byOfficer = await hall.call('POST', path, 'dev-officer-hrss', {
@@ -108,9 +97,9 @@ test('the head of the organ extends once, by at most the allowed days, with reas
   t.is(extensions[0].actor, 'head-hrss');
 });
 
-test('suspension and resumption are refused when they make no sense, and change nothing', async (t) => {
+test('a senseless suspension or resumption is refused and changes nothing', async (t) => {
   const hall = await startTestHall(t);
-  const caseNumber = await takeOver(hall);
+  const caseNumber = await takeOverLabourDispatch(hall);
   const base = `/cases/${caseNumber}/tasks/${ITEM}`;
   const resumeFirst = await hall.call('POST', `${base}/resumption`, 'dev-officer-hrss');
   t.is(resumeFirst.status, 409);
@@ -157,9 +146,9 @@ test('suspension and resumption are refused when they make no sense, and change 
   t.is(closed.body.error.code, 'invalid_state');
 });
 
-test('an urging unanswered by its deadline escalates to the hall leadership; a reply stops it', async (t) => {
+test('an urging unanswered in time escalates to hall leadership; a reply stops it', async (t) => {
   const hall = await startTestHall(t);
-  const caseNumber = await takeOver(hall);
+  const caseNumber = await takeOverLabourDispatch(hall);
   const base = `/cases/${caseNumber}/tasks/${ITEM}/urgings`;
   const notSupervisor = await hall.call('POST', base, 'dev-officer-hrss', {
     message: '请尽快办理',
@@ -206,9 +195,9 @@ test('an urging unanswered by its deadline escalates to the hall leadership; a r
   t.is(late.status, 409);
 });
 
-test('a hall closure re-arms the running clocks: closing 2026-10-20 moves day 20 to 11-02', async (t) => {
+test('closing the hall on 2026-10-20 re-arms running clocks: day 20 moves to 11-02', async (t) => {
   const hall = await startTestHall(t);
-  const caseNumber = await takeOver(hall);
+  const caseNumber = await takeOverLabourDispatch(hall);
   await eventually(
     () => hall.call('GET', `/cases/${caseNumber}`, 'dev-supervisor'),
     (r) => r.body.tasks[0]?.status === 'open',
@@ -250,7 +239,7 @@ test('a hall closure re-arms the running clocks: closing 2026-10-20 moves day 20
   t.is(due.body.dueDate, '2026-11-02');
 });
 
-test('an application left undecided for 5 working days counts as accepted from receipt (art. 32)', async (t) => {
+test('an application undecided 5 working days is accepted from receipt (art. 32)', async (t) => {
   const hall = await startTestHall(t);
   // Received Friday 2026-11-20 10:00 and never decided: 11-23..27 are its 5 working days, so
   // by law it was accepted on 11-20 when 11-27 ended.
@@ -279,7 +268,7 @@ test('an application left undecided for 5 working days counts as accepted from r
   t.is(late.status, 409);
 });
 
-test('a joint case’s whole limit is extended by the head of government, not of an organ', async (t) => {
+test('the head of government, not of an organ, extends a joint case’s whole limit', async (t) => {
   const hall = await startTestHall(t);
   const created = await hall.call('POST', '/cases', 'dev-clerk-market', {
     item: 'joint-open-restaurant',

@@ -4,30 +4,21 @@
  * real templates and Chromium, and the PDF read back with pdftotext.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import type { Knex } from 'knex';
 
-import { SnapshotCalendar } from '../activities/calendarService';
 import type { IssueRequest } from '../activities/documents';
-import { loadHallSettings, RegisterDocumentService } from '../activities/documentService';
 import { snapshotItem } from '../api/cases/submit';
 import type { Actor, CaseInput } from '../lib/case/model';
 import { loadCatalog } from '../lib/catalog/load';
 import { loadConfig } from '../lib/config';
-import { migrateLatest } from '../lib/db';
 import { PdfRenderer } from '../lib/documents/renderer';
 import { TemplateSet } from '../lib/documents/templates';
-import { RegisterStore } from '../lib/store';
 import { buildCompany } from './support/builders';
-import { freshDatabase } from './support/hall';
+import { documentServiceOf, squashedPdfText } from './support/documents';
+import { freshRegister, recordSubmission } from './support/register';
 
 const test = anyTest as TestFn<{ renderer: PdfRenderer }>;
-const run = promisify(execFile);
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
 const catalog = loadCatalog(config.DATA_PATH);
@@ -46,10 +37,7 @@ test.after.always((t) => t.context.renderer.close());
  * 'submitted' with the new case, 'accepted' with the clock, then the planned tasks.
  */
 async function acceptedCase(t: ExecutionContext<{ renderer: PdfRenderer }>, itemCode: string) {
-  const { db } = await freshDatabase(t);
-  await migrateLatest(db);
-  const store = new RegisterStore(db);
-  await store.seedCatalog(catalog);
+  const { db, store } = await freshRegister(t, catalog);
   const item = catalog.items.get(itemCode)!;
   const caseNumber = 'SZSMZX-20261016-00012';
   const input: CaseInput = {
@@ -63,16 +51,7 @@ async function acceptedCase(t: ExecutionContext<{ renderer: PdfRenderer }>, item
     submittedBy: clerk,
   };
   const stream = caseNumber;
-  await store.applyEvent({
-    caseNumber,
-    stream,
-    seq: 1,
-    at: input.receivedAt,
-    actor: clerk,
-    action: 'submitted',
-    newCase: input,
-    details: { materials: input.materials, source: input.source },
-  });
+  await recordSubmission(store, input);
   await store.applyEvent({
     caseNumber,
     stream,
@@ -108,15 +87,8 @@ async function acceptedCase(t: ExecutionContext<{ renderer: PdfRenderer }>, item
     })),
   });
 
-  const service = new RegisterDocumentService(
-    { db, store, catalog },
-    templates,
-    t.context.renderer,
-    loadHallSettings(config.DATA_PATH),
-    new SnapshotCalendar(),
-    config,
-    config.DOCUMENT_SECRET,
-  );
+  const { renderer } = t.context;
+  const service = documentServiceOf({ db, store, catalog }, { templates, renderer, config });
   return { db, service, caseNumber, stream };
 }
 
@@ -126,13 +98,7 @@ async function pdfTextOf(t: ExecutionContext, db: Knex, id: string): Promise<str
     media_type: string;
   };
   t.is(row.media_type, 'application/pdf');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-notice-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'notice.pdf');
-  await writeFile(file, row.content);
-  const { stdout } = await run('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-']);
-  // -layout pads columns and breaks lines; compare with all whitespace removed.
-  return stdout.replace(/\s+/g, '');
+  return squashedPdfText(t, row.content);
 }
 
 function assertContains(t: ExecutionContext, text: string, expected: readonly string[]): void {
@@ -141,7 +107,7 @@ function assertContains(t: ExecutionContext, text: string, expected: readonly st
   }
 }
 
-test('an extension notice gives the reasons, the days added, the approver and the new date', async (t) => {
+test('an extension notice gives the reasons, days added, approver and new date', async (t) => {
   const { db, service, caseNumber, stream } = await acceptedCase(t, 'market-food-business-licence');
   const request: IssueRequest = {
     caseNumber,
@@ -184,7 +150,7 @@ test('an extension notice gives the reasons, the days added, the approver and th
   t.is(again.documentNumber, issued.documentNumber, 'the same event keeps its one notice');
 });
 
-test('a suspension notice names the procedure in Chinese, its expected time, and that the time is not counted', async (t) => {
+test('a suspension notice: the procedure in Chinese, its expected time, not counted', async (t) => {
   const { db, service, caseNumber, stream } = await acceptedCase(t, 'market-food-business-licence');
   const issued = await service.issue({
     caseNumber,
@@ -209,7 +175,7 @@ test('a suspension notice names the procedure in Chinese, its expected time, and
   ]);
 });
 
-test('an urging notice goes to the task’s department with the message and the reply deadline', async (t) => {
+test('an urging notice gives the task’s department the message and reply deadline', async (t) => {
   const { db, service, caseNumber, stream } = await acceptedCase(t, 'joint-open-restaurant');
   const issued = await service.issue({
     caseNumber,

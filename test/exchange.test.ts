@@ -4,19 +4,10 @@
  * hooks into the hall's workflows are recorders here; the department is the simulator.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { bodyParser } from '@koa/bodyparser';
-import Router from '@koa/router';
 import test, { type ExecutionContext } from 'ava';
-import Koa from 'koa';
 import type { Knex } from 'knex';
-import pino from 'pino';
-import { devTokenAuthenticator } from '../api/auth';
-import { errorMiddleware } from '../api/errors';
 import { exchangeRoutes } from '../api/exchange/router';
-import { mount } from '../api/route';
 import {
   startDepartmentSimulator,
   type DepartmentSimulator,
@@ -36,6 +27,7 @@ import { isValidSignature } from '../lib/exchange/sign';
 import { ExchangeStore } from '../lib/exchange/store';
 import type { ExchangeMessage } from '../lib/exchange/types';
 import { EXCHANGE_XSD_PATH, validateAgainstSchema } from '../lib/exchange/xsd';
+import { serveRoutes } from './support/api';
 import { freshDatabase } from './support/hall';
 
 const catalog = loadCatalog(path.join(REPO_ROOT, 'data'));
@@ -61,7 +53,7 @@ interface ExchangeHall {
   counts: () => Promise<{ messages: number; sequences: number; rejections: number }>;
 }
 
-/** A hall with the exchange routes only, mounted as createApp mounts routes, and a market system. */
+/** A hall with only the exchange routes, mounted as createApp mounts them, and a market system. */
 async function startExchangeHall(
   t: ExecutionContext,
   limits?: Partial<ExchangeLimits>,
@@ -100,17 +92,7 @@ async function startExchangeHall(
     },
   };
 
-  const app = new Koa();
-  const router = new Router();
-  mount(router, exchangeRoutes(deps), devTokenAuthenticator(catalog));
-  app.use(errorMiddleware(pino({ level: 'silent' })));
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' }));
-  app.use(router.routes());
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await serveRoutes(t, exchangeRoutes(deps), { catalog, jsonLimit: '1mb' });
 
   const market = await startDepartmentSimulator({ department: 'market', hallUrl: url });
   t.teardown(() => market.close());
@@ -210,7 +192,7 @@ async function assertNothingApplied(t: ExecutionContext, hall: ExchangeHall, rej
 
 // The format
 
-test('every sample of exchange/samples validates against the schema and carries a good signature', async (t) => {
+test('every sample in exchange/samples is schema-valid and correctly signed', async (t) => {
   const files = readdirSync(SAMPLES).filter((f) => f.endsWith('.xml'));
   t.true(files.length >= 8);
   for (const file of files) {
@@ -234,7 +216,7 @@ test('GET /exchange/schema serves the shipped XSD to anyone', async (t) => {
 
 // What the hall takes
 
-test('a caseAccepted starts supervision once and is answered with a signed, valid acknowledgement', async (t) => {
+test('a caseAccepted starts supervision once, with a signed, valid acknowledgement', async (t) => {
   const hall = await startExchangeHall(t);
   const message = acceptance(hall.market);
 
@@ -258,7 +240,7 @@ test('a caseAccepted starts supervision once and is answered with a signed, vali
   t.deepEqual(await hall.counts(), { messages: 1, sequences: 1, rejections: 0 });
 });
 
-test('a batch written out of order is applied in sequence order and answered in body order', async (t) => {
+test('a batch out of order is applied in sequence order, answered in body order', async (t) => {
   const hall = await startExchangeHall(t);
   const accepted = acceptance(hall.market);
   const status = examining(hall.market);
@@ -387,7 +369,7 @@ test('a message with a bad signature is refused and flagged, and nothing is appl
   t.deepEqual(dead, { reason: 'bad_signature', flagged: true, message_id: forged.messageId });
 });
 
-test('a replay (same id, same content) gets the same acknowledgement and changes nothing', async (t) => {
+test('a replay (same id and content) is acknowledged alike and changes nothing', async (t) => {
   const hall = await startExchangeHall(t);
   const message = acceptance(hall.market);
   const first = await hall.market.send(message);
@@ -479,7 +461,7 @@ test('elements nested past the depth limit are refused before validation', async
   await assertNothingApplied(t, hall);
 });
 
-test('a body that is not valid against the schema is refused with the validator lines', async (t) => {
+test('a body invalid against the schema is refused with the validator lines', async (t) => {
   const hall = await startExchangeHall(t);
   const invalid = acceptance(hall.market)
     .element.replace('<itemCode>', '<itemcode>')
@@ -493,7 +475,7 @@ test('a body that is not valid against the schema is refused with the validator 
   await assertNothingApplied(t, hall);
 });
 
-test('a body that is not XML, or from a department without a secret, is refused whole', async (t) => {
+test('a body that is not XML, or from a department with no secret, is refused whole', async (t) => {
   const hall = await startExchangeHall(t);
   const json = await hall.post('{"caseNumber":"x"}', 'application/json');
   const health = composeMessage(
@@ -521,7 +503,7 @@ test('a denial without reasons is refused', async (t) => {
   await assertNothingApplied(t, hall);
 });
 
-test("a hook's refusal is a refusal; its passing fault is a retry that a resend applies", async (t) => {
+test("a hook's refusal is a refusal; its passing fault is a retry a resend applies", async (t) => {
   const hall = await startExchangeHall(t);
   const message = acceptance(hall.market);
   hall.failNextHook(new DomainError('unknown_item', 'no such item in the catalog'));
@@ -580,7 +562,7 @@ test('supervisors see every rejection; a department officer sees only its own', 
 
 // Polling mode and the hall's own messages
 
-test('the poller takes an outbox with the same guarantees and moves its cursor past it', async (t) => {
+test('the poller takes an outbox with the same guarantees and moves its cursor on', async (t) => {
   const hall = await startExchangeHall(t);
   const accepted = acceptance(hall.market);
   const status = examining(hall.market);
@@ -620,7 +602,7 @@ test('the poller refuses an outbox serving another department, and keeps its cur
   await assertNothingApplied(t, hall);
 });
 
-test('a taskAssigned is sent with the same bytes on every retry, and a double ack is harmless', async (t) => {
+test('a taskAssigned is resent with the same bytes; a double ack is harmless', async (t) => {
   const hall = await startExchangeHall(t);
   const assignment = {
     eventKey: 'SZ-SMZX-20261203-00042:open:market-food-business-licence',
@@ -690,7 +672,7 @@ function hallHooks(hall: ExchangeHall): ExchangeHooks {
 }
 
 // Kept apart from the simulator: a batch of the same element twice is one message, one ack.
-test('a batch holding the same message twice applies it once and answers it twice alike', async (t) => {
+test('a batch with one message twice applies it once and answers both alike', async (t) => {
   const hall = await startExchangeHall(t);
   const message: SimulatedMessage = acceptance(hall.market);
   const body = composeBatch(
@@ -706,7 +688,7 @@ test('a batch holding the same message twice applies it once and answers it twic
   t.is(hall.calls.length, 1);
 });
 
-test('bodies validated at the same time share xmllint runs and each keeps its own verdict', async (t) => {
+test('bodies validated together share xmllint runs, each keeping its own verdict', async (t) => {
   const good = readFileSync(path.join(SAMPLES, 'caseAccepted.xml'), 'utf8');
   const bad = good.replace('<itemCode>', '<itemcode>').replace('</itemCode>', '</itemcode>');
   const broken = good.replace('</caseAccepted>', '');

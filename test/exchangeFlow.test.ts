@@ -6,22 +6,15 @@
 import test from 'ava';
 import { startDepartmentSimulator } from '../emulators/departmentSimulator';
 import { hallCaseNumberOf } from '../api/exchange/hooks';
-import { buildCompany } from './support/builders';
+import { foodLicenceAccepted } from './support/cases';
 import { eventually, startTestHall } from './support/hall';
 
-test('a case accepted in the market system is supervised by the hall until it concludes', async (t) => {
+test('a case accepted in the market system is supervised by the hall to its end', async (t) => {
   const hall = await startTestHall(t);
   const system = await startDepartmentSimulator({ department: 'market', hallUrl: hall.url });
   t.teardown(() => system.close());
   const departmentCase = `SC${Date.now()}`;
-  const accepted = system.caseAccepted({
-    caseNumber: departmentCase,
-    itemCode: 'market-food-business-licence',
-    acceptedAt: new Date().toISOString(),
-    applicant: buildCompany(),
-    materials: ['application-form'],
-    channels: [],
-  });
+  const accepted = foodLicenceAccepted(system, departmentCase);
   const first = await system.send(accepted);
   t.is(first.status, 200);
   t.regex(first.body, /accepted/);

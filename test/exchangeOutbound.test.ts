@@ -20,6 +20,7 @@ import { receiveExchange } from '../lib/exchange/receive';
 import { ExchangeStore } from '../lib/exchange/store';
 import { EXCHANGE_XSD_1_0_PATH, validateAgainstSchema } from '../lib/exchange/xsd';
 import { buildCompany } from './support/builders';
+import { acceptedCase, foodLicenceAccepted, jointConstruction } from './support/cases';
 import { eventually, freshDatabase, startTestHall, type TestHall } from './support/hall';
 
 const FIRE_TASK = 'fire-public-assembly-check-commitment';
@@ -52,14 +53,10 @@ test('fire gets its joint task as a signed taskAssigned and concludes by exchang
   });
   fire.connect(hall.url);
   fire.failNext(1);
-  const created = await hall.call('POST', '/cases', 'dev-clerk-market', {
+  const caseNumber = await acceptedCase(hall, 'dev-clerk-market', {
     item: 'joint-open-restaurant',
     applicant: buildCompany(),
     materials: ['joint-application-form', 'investor-ids', 'premises-document'],
-  });
-  const caseNumber: string = created.body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, 'dev-clerk-market', {
-    decision: 'accept',
   });
   await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-market', {
     task: 'market-enterprise-registration',
@@ -125,14 +122,7 @@ test('a denied joint case sends planning a taskCancelled (1.1) naming its task',
   const hall = await startTestHall(t, {
     DEPARTMENT_ENDPOINTS: JSON.stringify({ planning: planning.inboundUrl }),
   });
-  const clerk = 'dev-clerk-planning';
-  const created = await hall.call('POST', '/cases', clerk, {
-    item: 'joint-construction-parallel-approval',
-    applicant: buildCompany(),
-    materials: ['joint-application-form', 'design-scheme'],
-  });
-  const caseNumber: string = created.body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, clerk, { decision: 'accept' });
+  const caseNumber = await acceptedCase(hall, 'dev-clerk-planning', jointConstruction());
   await eventually(
     async () => planning.received.length,
     (n) => n >= 1,
@@ -188,16 +178,7 @@ test('a case accepted in the market system gets no taskAssigned back', async (t)
   t.teardown(() => market.close());
   const departmentCase = `SC${Date.now()}`;
 
-  const pushed = await market.send(
-    market.caseAccepted({
-      caseNumber: departmentCase,
-      itemCode: 'market-food-business-licence',
-      acceptedAt: new Date().toISOString(),
-      applicant: buildCompany(),
-      materials: ['application-form'],
-      channels: [],
-    }),
-  );
+  const pushed = await market.send(foodLicenceAccepted(market, departmentCase));
 
   t.is(pushed.status, 200);
   const caseNumber = hallCaseNumberOf('market', departmentCase);

@@ -5,21 +5,13 @@
  * hooks into the hall's workflows are recorders here.
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bodyParser } from '@koa/bodyparser';
-import Router from '@koa/router';
 import test, { type ExecutionContext } from 'ava';
-import Koa from 'koa';
 import type { Knex } from 'knex';
-import pino from 'pino';
-import { devTokenAuthenticator } from '../api/auth';
-import { errorMiddleware } from '../api/errors';
 import { outerPortalRoutes, spoolRoutes } from '../api/exchange/spool';
 import { portalRoutes } from '../api/portal/router';
-import { mount, type RouteSpec } from '../api/route';
+import type { RouteSpec } from '../api/route';
 import { runFerryCommand } from '../cli/ferry';
 import { loadCatalog } from '../lib/catalog/load';
 import { loadConfig, REPO_ROOT } from '../lib/config';
@@ -40,6 +32,7 @@ import { ExchangeStore } from '../lib/exchange/store';
 import type { ExchangeMessage } from '../lib/exchange/types';
 import { EXCHANGE_XSD_PATH, validateAgainstSchema } from '../lib/exchange/xsd';
 import { RegisterStore } from '../lib/store';
+import { serveRoutes } from './support/api';
 import { freshDatabase } from './support/hall';
 
 const catalog = loadCatalog(path.join(REPO_ROOT, 'data'));
@@ -187,19 +180,8 @@ async function assertValidBundle(t: ExecutionContext, file: string): Promise<voi
 }
 
 /** A Koa app over route specs, as createApp mounts them; answers its base URL. */
-async function serve(t: ExecutionContext, routes: RouteSpec<any, any, any>[]): Promise<string> {
-  const app = new Koa();
-  const router = new Router();
-  mount(router, routes, devTokenAuthenticator(catalog));
-  app.use(errorMiddleware(pino({ level: 'silent' })));
-  app.use(bodyParser({ enableTypes: ['json'] }));
-  app.use(router.routes());
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const serve = (t: ExecutionContext, routes: RouteSpec<any, any, any>[]) =>
+  serveRoutes(t, routes, { catalog });
 
 async function waitFor(ok: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

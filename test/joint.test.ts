@@ -4,8 +4,9 @@
  */
 import test from 'ava';
 import { startDepartmentSystem } from '../emulators/departmentSystem';
-import { startSmtpServer } from '../emulators/smtp';
 import { buildCompany } from './support/builders';
+import { acceptedCase, jointConstruction } from './support/cases';
+import { startSmtp } from './support/emulators';
 import { eventually, startTestHall, type TestHall } from './support/hall';
 
 const RESTAURANT = {
@@ -140,14 +141,7 @@ test('a related department denies: the case is denied, open tasks cancelled once
       housing: housingSystem.url,
     }),
   });
-  const clerk = 'dev-clerk-planning';
-  const created = await hall.call('POST', '/cases', clerk, {
-    item: 'joint-construction-parallel-approval',
-    applicant: buildCompany(),
-    materials: ['joint-application-form', 'design-scheme'],
-  });
-  const caseNumber: string = created.body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, clerk, { decision: 'accept' });
+  const caseNumber = await acceptedCase(hall, 'dev-clerk-planning', jointConstruction());
   const reasons = '项目选址位于饮用水水源二级保护区，环境影响报告表不予批准';
   const denied = await hall.call('POST', `/cases/${caseNumber}/conclusion`, 'dev-officer-ecology', {
     decision: 'deny',
@@ -210,8 +204,7 @@ const HOSPITAL = {
 const SHOP_SIGN = 'urban-shop-sign-filing';
 
 test('a task waits for materials handed in at the lead counter, then resumes', async (t) => {
-  const smtp = await startSmtpServer();
-  t.teardown(() => smtp.close());
+  const smtp = await startSmtp(t);
   const hall = await startTestHall(t, { SMTP_URL: smtp.url });
   const clerk = 'dev-clerk-health';
   const created = await hall.call('POST', '/cases', clerk, HOSPITAL);

@@ -4,14 +4,9 @@
  * routes on a Koa app of their own. The activity is called directly, as Temporal's retries
  * would call it again.
  */
-import { bodyParser } from '@koa/bodyparser';
-import Router from '@koa/router';
 import test, { type ExecutionContext } from 'ava';
-import Koa from 'koa';
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { loadHallSettings } from '../activities/documentService';
@@ -21,18 +16,13 @@ import {
   notificationReferenceOf,
   type NotifyRequest,
 } from '../activities/notifier';
-import { devTokenAuthenticator } from '../api/auth';
 import { snapshotItem } from '../api/cases/submit';
-import { errorMiddleware } from '../api/errors';
-import { notificationRoutes } from '../api/notifications/router';
-import { mount } from '../api/route';
-import { startSmsGateway, type SmsGatewayEmulator } from '../emulators/smsGateway';
-import { startSmtpServer, type SmtpEmulator } from '../emulators/smtp';
+import type { SmsGatewayEmulator } from '../emulators/smsGateway';
+import type { SmtpEmulator } from '../emulators/smtp';
 import type { Applicant, CaseInput } from '../lib/case/model';
 import { loadCatalog } from '../lib/catalog/load';
 import { REPO_ROOT } from '../lib/config';
 import { migrateLatest, migrationConfig } from '../lib/db';
-import { createSmtpMailer } from '../lib/notify/mailer';
 import {
   HttpSmsGateway,
   segmentsOf,
@@ -41,7 +31,14 @@ import {
 } from '../lib/notify/smsGateway';
 import { RegisterStore } from '../lib/store';
 import { buildCompany, buildPerson } from './support/builders';
+import {
+  dyingAfterFirstSms,
+  startGateway,
+  startMail,
+  startNotificationApi,
+} from './support/emulators';
 import { eventually, freshDatabase } from './support/hall';
+import { freshRegister, recordSubmission } from './support/register';
 
 const DATA = path.join(REPO_ROOT, 'data');
 const catalog = loadCatalog(DATA);
@@ -74,37 +71,17 @@ interface HarnessOptions {
 }
 
 async function startHarness(t: ExecutionContext, options: HarnessOptions = {}): Promise<Harness> {
-  const { db } = await freshDatabase(t);
-  await migrateLatest(db);
-  const store = new RegisterStore(db);
-  await store.seedCatalog(catalog);
-
-  const smtp = await startSmtpServer();
-  t.teardown(() => smtp.close());
-
-  const app = new Koa();
-  const router = new Router();
-  mount(router, notificationRoutes({ db, smsSecret: SECRET }), devTokenAuthenticator(catalog));
-  app.use(errorMiddleware(silent));
-  app.use(bodyParser({ enableTypes: ['json'] }));
-  app.use(router.routes());
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const gateway = await startSmsGateway({
+  const { db, store } = await freshRegister(t, catalog);
+  const { smtp, mailer } = await startMail(t, FROM);
+  const api = await startNotificationApi(t, { db, catalog, smsSecret: SECRET });
+  const gateway = await startGateway(t, {
     secret: SECRET,
     apiKey: API_KEY,
     callbackUrl:
       options.reports === false ? undefined : `${api}/notifications/sms/delivery-reports`,
     deliveryDelayMs: 10,
   });
-  t.teardown(() => gateway.close());
 
-  const mailer = createSmtpMailer({ url: smtp.url, from: FROM });
-  t.teardown(() => mailer.close());
   const client = new HttpSmsGateway({ url: gateway.url, apiKey: API_KEY, apiSecret: SECRET });
   const { notify } = createNotifierActivities({
     db,
@@ -130,16 +107,7 @@ async function startHarness(t: ExecutionContext, options: HarnessOptions = {}): 
       source: 'counter',
       submittedBy,
     };
-    const at = input.receivedAt;
-    await store.applyEvent({
-      caseNumber,
-      stream: caseNumber,
-      seq: 1,
-      at,
-      actor: submittedBy,
-      action: 'submitted',
-      newCase: input,
-    });
+    await recordSubmission(store, input);
     return caseNumber;
   };
 
@@ -183,7 +151,7 @@ function postReport(h: Harness, report: unknown, headers: Record<string, string>
   });
 }
 
-test('notifying twice, or twice at once, sends one message per case, event, channel and recipient', async (t) => {
+test('notifying twice, even at once, sends one per case, event, channel, recipient', async (t) => {
   const h = await startHarness(t, { reports: false });
   const caseNumber = await h.submit(buildPerson({ email: 'lilei@example.com' }), ['sms', 'email']);
 
@@ -212,35 +180,15 @@ test('notifying twice, or twice at once, sends one message per case, event, chan
   t.is(h.smtp.duplicates(), 0);
 });
 
-test('a worker that dies between the gateway taking the SMS and the register write still sends one', async (t) => {
-  let dieAfterSend = true;
-  let killed = 0;
-  let db: Knex | undefined;
-  const h = await startHarness(t, {
-    reports: false,
-    wrapSms: (real) => ({
-      async send(message) {
-        const answer = await real.send(message);
-        if (dieAfterSend) {
-          dieAfterSend = false;
-          // The worker's connection dies mid-transaction: the row lock goes, the write is lost.
-          const { rows } = await db!.raw(
-            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid()
-               AND state LIKE 'idle in transaction%'`,
-          );
-          killed = rows.length;
-        }
-        return answer;
-      },
-    }),
-  });
-  db = h.db;
+test('a worker dying before it records the gateway’s answer still sends one SMS', async (t) => {
+  const worker = dyingAfterFirstSms();
+  const h = await startHarness(t, { reports: false, wrapSms: worker.wrap });
+  worker.db = h.db;
   const caseNumber = await h.submit(buildPerson(), ['sms']);
   const req = { caseNumber, step: 'submitted' as const, eventKey: `${caseNumber}#1` };
 
   await t.throwsAsync(h.notify(req), { message: /notification not sent yet/ });
-  t.is(killed, 1);
+  t.is(worker.killed, 1);
   const [lost] = await rowsOf(h, caseNumber);
   t.like(lost, { status: 'pending', provider_reference: null });
   t.is(h.gateway.stats.sent, 1);
@@ -289,7 +237,7 @@ test('the notification row records how many segments its SMS costs', async (t) =
   t.is(sms.segments, row.segments);
 });
 
-test('the e-mail of an acceptance carries the receipt PDF and a Message-ID made from its key', async (t) => {
+test('an acceptance e-mail carries the receipt PDF and a Message-ID from its key', async (t) => {
   const h = await startHarness(t);
   const caseNumber = await h.submit(buildCompany(), ['email']);
   await accept(h, caseNumber);
@@ -352,7 +300,7 @@ test('a document of another case is never attached', async (t) => {
   t.is(h.smtp.received.length, 0);
 });
 
-test('an invalid number or address fails for good and is listed by GET /notifications?status=failed', async (t) => {
+test('a bad number or address fails for good and is listed as status=failed', async (t) => {
   const h = await startHarness(t);
   const applicant = buildPerson({ phone: '13800000000', email: 'bounce@example.com' });
   const caseNumber = await h.submit(applicant, ['sms', 'email']);
@@ -389,7 +337,7 @@ test('an invalid number or address fails for good and is listed by GET /notifica
   t.is((await h.call('GET', '/notifications?status=failed', 'dev-admin')).status, 200);
 });
 
-test('while a provider is down the activity throws for a retry, and the retry sends once', async (t) => {
+test('while a provider is down the activity throws for a retry, which sends once', async (t) => {
   const h = await startHarness(t, { reports: false });
   const caseNumber = await h.submit(buildPerson({ email: 'lilei@example.com' }), ['sms', 'email']);
   const req = { caseNumber, step: 'submitted' as const, eventKey: `${caseNumber}#1` };
@@ -423,7 +371,7 @@ test("the gateway's signed delivery report marks the SMS delivered", async (t) =
   t.like(h.gateway.stats, { delivered: 1, reportsPosted: 1 });
 });
 
-test('a delivery report with a bad signature is refused with 401 and changes nothing', async (t) => {
+test('a badly signed delivery report is refused with 401 and changes nothing', async (t) => {
   const h = await startHarness(t, { reports: false });
   const caseNumber = await h.submit(buildPerson(), ['sms']);
   const [sent] = (await h.notify({ caseNumber, step: 'submitted', eventKey: `${caseNumber}#1` }))
@@ -462,7 +410,7 @@ test('a delivery report with a bad signature is refused with 401 and changes not
   t.is((await postReport(h, unknown, signedHeaders(credentials, unknownBody))).status, 404);
 });
 
-test('no SMS or e-mail of any step carries an ID number, a phone number or a full personal name', async (t) => {
+test('no SMS or e-mail of any step carries an ID number, phone number or full name', async (t) => {
   const h = await startHarness(t, { reports: false });
   const person = buildPerson({ email: 'lilei@example.com' });
   const company = buildCompany();

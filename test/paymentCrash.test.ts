@@ -69,7 +69,7 @@ async function spawnWorker(
   return { child, exited };
 }
 
-test('a worker killed during a payment callback leaves case, notice, payment and refund agreeing', async (t) => {
+test('a worker killed mid-callback leaves case, notice, payment and refund agreeing', async (t) => {
   t.timeout(420_000);
   const { url: databaseUrl, db } = await freshDatabase(t);
   await migrateLatest(db);

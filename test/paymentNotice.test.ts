@@ -6,18 +6,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { SnapshotCalendar } from '../activities/calendarService';
-import {
-  loadHallSettings,
-  RegisterDocumentService,
-  verificationCodeOf,
-} from '../activities/documentService';
+import { verificationCodeOf } from '../activities/documentService';
 import { createNotifierActivities } from '../activities/notifier';
 import {
   createPaymentActivities,
@@ -31,18 +22,16 @@ import { amountInWords, yuanOf } from '../lib/bank/money';
 import type { CaseInput } from '../lib/case/model';
 import { loadCatalog } from '../lib/catalog/load';
 import { loadConfig } from '../lib/config';
-import { migrateLatest } from '../lib/db';
 import { PdfRenderer } from '../lib/documents/renderer';
 import { DocumentIncompleteError, type PaymentNoticeData } from '../lib/documents/requirements';
 import { TemplateSet } from '../lib/documents/templates';
 import type { OutgoingMail } from '../lib/notify/mailer';
-import { RegisterStore } from '../lib/store';
 import { startBankEmulator } from '../emulators/bank';
 import { buildPerson } from './support/builders';
-import { freshDatabase } from './support/hall';
+import { documentServiceOf, squashedPdfText } from './support/documents';
+import { freshRegister, recordSubmission } from './support/register';
 
 const test = anyTest as TestFn<{ renderer: PdfRenderer }>;
-const run = promisify(execFile);
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
 const catalog = loadCatalog(config.DATA_PATH);
@@ -192,21 +181,8 @@ test('no reminder when reminders are off or its moment is not after the notice',
 // ---------------------------------------------------------------------------------------------
 // The notice as issued
 
-async function pdfTextOf(t: ExecutionContext<unknown>, content: Buffer): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-payment-notice-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'notice.pdf');
-  await writeFile(file, content);
-  const { stdout } = await run('pdftotext', ['-layout', '-enc', 'UTF-8', file, '-']);
-  // -layout pads columns and breaks lines; compare with all whitespace removed.
-  return stdout.replace(/\s+/g, '');
-}
-
 test('a notice is issued once, as a PDF with its number, amount and pay-by date', async (t) => {
-  const { db } = await freshDatabase(t);
-  await migrateLatest(db);
-  const store = new RegisterStore(db);
-  await store.seedCatalog(catalog);
+  const { db, store } = await freshRegister(t, catalog);
   const item = catalog.items.get('exit-entry-ordinary-passport')!;
   const caseNumber = 'SZSMZX-20261016-00012';
   const applicant = buildPerson({ name: '王小明', email: 'wang@example.com' });
@@ -220,29 +196,13 @@ test('a notice is issued once, as a PDF with its number, amount and pay-by date'
     source: 'counter',
     submittedBy: { id: 'clerk-07', role: 'clerk', counter: 'A12' },
   };
-  await store.applyEvent({
-    caseNumber,
-    stream: caseNumber,
-    seq: 1,
-    at: input.receivedAt,
-    actor: input.submittedBy,
-    action: 'submitted',
-    newCase: input,
-    details: { materials: input.materials, source: input.source },
-  });
+  await recordSubmission(store, input);
 
   const secret = `test-bank-${randomBytes(8).toString('hex')}`;
   const bank = await startBankEmulator({ port: 0, secret, timeZone: TZ });
   t.teardown(() => bank.close());
-  const documents = new RegisterDocumentService(
-    { db, store, catalog },
-    templates,
-    t.context.renderer,
-    loadHallSettings(config.DATA_PATH),
-    new SnapshotCalendar(),
-    config,
-    config.DOCUMENT_SECRET,
-  );
+  const { renderer } = t.context;
+  const documents = documentServiceOf({ db, store, catalog }, { templates, renderer, config });
   const payments = createPaymentActivities({
     db,
     catalog,
@@ -279,7 +239,7 @@ test('a notice is issued once, as a PDF with its number, amount and pay-by date'
   );
   t.is(row.sha256, createHash('sha256').update(row.content).digest('hex'));
 
-  const text = await pdfTextOf(t, row.content as Buffer);
+  const text = await squashedPdfText(t, row.content as Buffer);
   for (const fragment of [
     '缴款通知书',
     issued.noticeNumber,

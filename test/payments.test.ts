@@ -8,8 +8,6 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createPaymentActivities, PaymentLedger, type SignalPayment } from '../activities/payments';
 import { createApp } from '../api/app';
@@ -28,6 +26,7 @@ import { migrationConfig } from '../lib/db';
 import { startBankEmulator, type BankEmulator } from '../emulators/bank';
 import type { PaymentConfirmation } from '../workflows/paymentMessages';
 import { buildPerson } from './support/builders';
+import { listen } from './support/api';
 import { startTestHall, type TestHall } from './support/hall';
 
 const PASSPORT_FEE = 'passport-production-fee';
@@ -136,11 +135,7 @@ async function startPaymentsHall(
       log,
     }),
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const api = await listen(t, app);
 
   const activities = wrapActivities(
     createPaymentActivities({
@@ -225,7 +220,7 @@ test('a notice number carries ISO 7064 MOD 97-10 check digits that catch a misty
   }
 });
 
-test('a notice takes its lines and amount from the catalog, and one event issues one notice', async (t) => {
+test('a notice takes its lines and amount from the catalog; one event, one notice', async (t) => {
   const p = await startPaymentsHall(t);
   const req = {
     caseNumber: p.caseNumber,
@@ -253,7 +248,7 @@ test('a notice takes its lines and amount from the catalog, and one event issues
   t.is(first.documentNumber, null);
 });
 
-test('a fee code that the item’s catalog entry does not list is refused, and nothing is issued', async (t) => {
+test('a fee code not in the item’s catalog entry is refused and nothing is issued', async (t) => {
   const p = await startPaymentsHall(t);
   const err = await t.throwsAsync(
     p.activities.issuePaymentNotice({
@@ -271,7 +266,7 @@ test('a fee code that the item’s catalog entry does not list is refused, and n
   t.deepEqual(p.bank.orders(), []);
 });
 
-test('a forged or unsigned callback is refused with 401, records nothing, and is logged', async (t) => {
+test('a forged or unsigned callback is refused with 401, records nothing, is logged', async (t) => {
   const p = await startPaymentsHall(t);
   const { noticeNumber, orderId } = await p.issue();
   // The payer really paid, but the bank's own callback is lost: only the forgeries arrive.
@@ -365,7 +360,7 @@ test('callbacks held back and released out of order each find their own case', a
   t.is(await p.count('payments'), 2);
 });
 
-test('a callback for a wrong amount is refused and alerted, and the notice stays unpaid', async (t) => {
+test('a callback for a wrong amount is refused and alerted; the notice stays unpaid', async (t) => {
   const p = await startPaymentsHall(t);
   const { noticeNumber, orderId } = await p.issue();
   // The payer paid 1 yuan of the 120 due; the bank announces what was paid.
@@ -432,7 +427,7 @@ test('a payment whose callback never came is found by checkPayment', async (t) =
   t.is(await p.count('payments'), 1);
 });
 
-test('a payment whose callback never came is found by reconciliation, and its case is told', async (t) => {
+test('reconciliation finds a payment whose callback never came and tells its case', async (t) => {
   const p = await startPaymentsHall(t);
   const { noticeNumber, orderId } = await p.issue();
   const paid = p.bank.pay(orderId, { callback: { mode: 'none' } });
@@ -489,7 +484,7 @@ test('the same statement imported twice changes nothing', async (t) => {
   t.is(p.signals.length, 1);
 });
 
-test('a statement’s bad lines are reported and the rest is reconciled, mismatches alerted', async (t) => {
+test('a statement’s bad lines are reported, the rest reconciled, mismatches alerted', async (t) => {
   const p = await startPaymentsHall(t);
   const kept = await p.issue(`${p.caseNumber}#a`);
   const dropped = await p.issue(`${p.caseNumber}#b`);
@@ -565,7 +560,7 @@ test('a signal that fails is sent on the bank’s retry, once', async (t) => {
   t.truthy((await p.hall.runtime.db('payments').first()).announced_at);
 });
 
-test('a payment recorded but never told (the API died before signalling) is told by the sweep', async (t) => {
+test('the sweep signals a payment the API recorded but died before signalling', async (t) => {
   const p = await startPaymentsHall(t);
   const { noticeNumber, orderId } = await p.issue();
   const paid = p.bank.pay(orderId, { callback: { mode: 'none' } });
@@ -607,7 +602,7 @@ test('a refund after payment gives back the whole fee, once', async (t) => {
   t.is(p.bank.orderOf(noticeNumber)?.status, 'refunded');
 });
 
-test('an unpaid notice past its pay-by date is closed at the bank and can no longer be paid', async (t) => {
+test('an unpaid notice past its pay-by date is closed at the bank and unpayable', async (t) => {
   const p = await startPaymentsHall(t);
   const { noticeNumber, orderId } = await p.issue();
 

@@ -15,6 +15,7 @@ import { SpoolStore } from '../lib/exchange/bundleStore';
 import { ferryOnce } from '../lib/exchange/ferry';
 import { Spool } from '../lib/exchange/spool';
 import { buildApplication } from './support/builders';
+import { acceptedCase, receiptOf } from './support/cases';
 import { eventually, freshDatabase, startTestHall } from './support/hall';
 
 const CLERK = 'dev-clerk-market';
@@ -40,12 +41,8 @@ test('a case accepted at the counter reaches the outer portal through the ferry'
     store: outerStore,
   });
 
-  const { body } = await hall.call('POST', '/cases', CLERK, buildApplication());
-  const caseNumber: string = body.case.caseNumber;
-  await hall.call('POST', `/cases/${caseNumber}/intake`, CLERK, { decision: 'accept' });
-  const [receipt] = await hall.runtime
-    .db('documents')
-    .where({ case_number: caseNumber, kind: 'receipt' });
+  const caseNumber = await acceptedCase(hall, CLERK, buildApplication());
+  const receipt = await receiptOf(hall, caseNumber);
   const code = String(receipt.verification_code);
   // The hall's portal answer once the department's task is open: what the outer side must show.
   const onPortal = await eventually(

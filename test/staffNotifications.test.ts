@@ -9,15 +9,10 @@
  * Dates are counted by hand on the 2026 arrangement: 10-17/18, 10-24/25 and 10-31/11-01 are
  * weekends; 10-10 (Sat) was a make-up working day after National Day.
  */
-import { bodyParser } from '@koa/bodyparser';
-import Router from '@koa/router';
 import test, { type ExecutionContext } from 'ava';
-import Koa from 'koa';
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import pino from 'pino';
@@ -26,18 +21,13 @@ import {
   notificationReferenceOf,
   type StaffNotifyRequest,
 } from '../activities/notifier';
-import { devTokenAuthenticator } from '../api/auth';
 import { snapshotItem } from '../api/cases/submit';
-import { errorMiddleware } from '../api/errors';
-import { notificationRoutes } from '../api/notifications/router';
-import { mount } from '../api/route';
-import { startSmsGateway, type SmsGatewayEmulator } from '../emulators/smsGateway';
-import { startSmtpServer, type SmtpEmulator } from '../emulators/smtp';
+import type { SmsGatewayEmulator } from '../emulators/smsGateway';
+import type { SmtpEmulator } from '../emulators/smtp';
 import type { Applicant, CaseInput } from '../lib/case/model';
 import { loadCatalog } from '../lib/catalog/load';
 import { REPO_ROOT } from '../lib/config';
 import { migrateLatest, migrationConfig } from '../lib/db';
-import { createSmtpMailer } from '../lib/notify/mailer';
 import {
   DEV_SMS_API_SECRET,
   HttpSmsGateway,
@@ -49,9 +39,16 @@ import {
   StaffContactsInvalidError,
   type StaffDirectory,
 } from '../lib/notify/staffContacts';
-import { RegisterStore } from '../lib/store';
 import { buildCompany, buildPerson } from './support/builders';
+import {
+  dyingAfterFirstSms,
+  startGateway,
+  startMail,
+  startNotificationApi,
+  startSmtp,
+} from './support/emulators';
 import { eventually, freshDatabase, startTestHall } from './support/hall';
+import { freshRegister, recordSubmission } from './support/register';
 import { readHistoryFile, workflowBundle } from './support/timeSkipping';
 
 const DATA = path.join(REPO_ROOT, 'data');
@@ -102,29 +99,10 @@ async function startHarness(
     wrapSms?: (real: SmsGateway) => SmsGateway;
   } = {},
 ): Promise<Harness> {
-  const { db } = await freshDatabase(t);
-  await migrateLatest(db);
-  const store = new RegisterStore(db);
-  await store.seedCatalog(catalog);
-
-  const smtp = await startSmtpServer();
-  t.teardown(() => smtp.close());
-  const gateway = await startSmsGateway({ secret: SECRET, apiKey: 'k', deliveryDelayMs: 10 });
-  t.teardown(() => gateway.close());
-  const mailer = createSmtpMailer({ url: smtp.url, from: FROM });
-  t.teardown(() => mailer.close());
-
-  const app = new Koa();
-  const router = new Router();
-  mount(router, notificationRoutes({ db, smsSecret: SECRET }), devTokenAuthenticator(catalog));
-  app.use(errorMiddleware(silent));
-  app.use(bodyParser({ enableTypes: ['json'] }));
-  app.use(router.routes());
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { db, store } = await freshRegister(t, catalog);
+  const { smtp, mailer } = await startMail(t, FROM);
+  const gateway = await startGateway(t, { secret: SECRET, apiKey: 'k', deliveryDelayMs: 10 });
+  const api = await startNotificationApi(t, { db, catalog, smsSecret: SECRET });
 
   const now = options.now;
   const wrap = options.wrapSms ?? ((real: SmsGateway) => real);
@@ -156,15 +134,7 @@ async function startHarness(
       source: 'counter',
       submittedBy,
     };
-    await store.applyEvent({
-      caseNumber,
-      stream: caseNumber,
-      seq: 1,
-      at: input.receivedAt,
-      actor: submittedBy,
-      action: 'submitted',
-      newCase: input,
-    });
+    await recordSubmission(store, input);
     return caseNumber;
   };
   const call: Harness['call'] = async (route, token) => {
@@ -196,6 +166,17 @@ const redRequest = (caseNumber: string): StaffNotifyRequest => ({
   dueAt: endOf('2026-10-30'),
 });
 
+/** What a red warning sends: the department, both supervisors and leadership, once each. */
+const EVERY_PARTY_ONCE = {
+  '+8613900000110': 1,
+  '+8613900000201': 1,
+  '+8613900000301': 1,
+  'director@lead.test': 1,
+  'duty@hrss.test': 1,
+  'monitor@sup.test': 1,
+  'office@sup.test': 1,
+};
+
 test('red reaches the department, each supervisor and leadership, once each', async (t) => {
   const h = await startHarness(t, { now: '2026-11-04T10:00:00+08:00' });
   const caseNumber = await h.submit(buildCompany());
@@ -204,15 +185,7 @@ test('red reaches the department, each supervisor and leadership, once each', as
   const first = await h.notifyStaff(req);
   const racing = await Promise.all([h.notifyStaff(req), h.notifyStaff(req)]);
 
-  t.deepEqual(sorted(inboxes(h)), {
-    '+8613900000110': 1,
-    '+8613900000201': 1,
-    '+8613900000301': 1,
-    'director@lead.test': 1,
-    'duty@hrss.test': 1,
-    'monitor@sup.test': 1,
-    'office@sup.test': 1,
-  });
+  t.deepEqual(sorted(inboxes(h)), EVERY_PARTY_ONCE);
   t.is(first.notifications.filter((n) => n.sentNow).length, 7);
   t.true(racing.every((r) => r.notifications.every((n) => !n.sentNow)));
   t.like(h.gateway.stats, { sent: 3, duplicates: 0 });
@@ -263,46 +236,18 @@ test('a retry after the gateway was down sends only what was missing', async (t)
 });
 
 test('a worker that dies after the gateway took a staff SMS still sends it once', async (t) => {
-  let db: Knex | undefined;
-  let dieAfterSend = true;
-  let killed = 0;
-  const h = await startHarness(t, {
-    now: '2026-11-04T10:00:00+08:00',
-    wrapSms: (real) => ({
-      async send(message) {
-        const answer = await real.send(message);
-        if (dieAfterSend) {
-          dieAfterSend = false;
-          // The connection holding the row's lock dies before the register hears of the answer.
-          const { rows } = await db!.raw(
-            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid()
-               AND state LIKE 'idle in transaction%'`,
-          );
-          killed = rows.length;
-        }
-        return answer;
-      },
-    }),
-  });
-  db = h.db;
+  const worker = dyingAfterFirstSms();
+  const h = await startHarness(t, { now: '2026-11-04T10:00:00+08:00', wrapSms: worker.wrap });
+  worker.db = h.db;
   const caseNumber = await h.submit(buildCompany());
 
   await t.throwsAsync(h.notifyStaff(redRequest(caseNumber)), { message: /not sent yet/ });
-  t.is(killed, 1);
+  t.is(worker.killed, 1);
   await h.gateway.settled();
   await h.notifyStaff(redRequest(caseNumber));
 
   t.like(h.gateway.stats, { sent: 3, duplicates: 1 });
-  t.deepEqual(sorted(inboxes(h)), {
-    '+8613900000110': 1,
-    '+8613900000201': 1,
-    '+8613900000301': 1,
-    'director@lead.test': 1,
-    'duty@hrss.test': 1,
-    'monitor@sup.test': 1,
-    'office@sup.test': 1,
-  });
+  t.deepEqual(sorted(inboxes(h)), EVERY_PARTY_ONCE);
   const pending = await h.db('notifications').where({ case_number: caseNumber, status: 'pending' });
   t.is(pending.length, 0);
 });
@@ -512,10 +457,8 @@ const shipped = parseStaffContacts(
 const e164 = (mobile: string) => `+86${mobile}`;
 
 async function hallWithEmulators(t: ExecutionContext) {
-  const smtp = await startSmtpServer();
-  t.teardown(() => smtp.close());
-  const gateway = await startSmsGateway({ secret: DEV_SMS_API_SECRET, deliveryDelayMs: 10 });
-  t.teardown(() => gateway.close());
+  const smtp = await startSmtp(t);
+  const gateway = await startGateway(t, { secret: DEV_SMS_API_SECRET, deliveryDelayMs: 10 });
   const hall = await startTestHall(t, { SMTP_URL: smtp.url, SMS_GATEWAY_URL: gateway.url });
   return { hall, smtp, gateway };
 }

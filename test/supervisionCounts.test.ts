@@ -3,7 +3,8 @@
  * department tasks themselves: after every kind of task event, under concurrent writes, and
  * after the migration that creates and back-fills them is rolled back and applied again.
  * GET /supervision/summary is called through its route handler; the expected answer is a
- * GROUP BY over department_tasks, written here apart from the store.
+ * GROUP BY over department_tasks, written here apart from the store. GET /supervision/cases is
+ * read back the same way for the tasks that wait for the applicant (awaiting).
  */
 import test from 'ava';
 import type { Knex } from 'knex';
@@ -21,6 +22,8 @@ interface Fixture {
   db: Knex;
   store: RegisterStore;
   summary: () => Promise<DepartmentSummary[]>;
+  /** GET /supervision/cases with the query given (as strings, validated by its schema). */
+  list: (query: Record<string, string>) => Promise<ListedTask[]>;
   /** Records a new case, as its workflow's first event. */
   submit: (caseNumber: string, department: string) => Promise<boolean>;
   /** Records one event of a task's stream, or of the case's (its own counter, as a workflow's). */
@@ -30,6 +33,14 @@ interface Fixture {
     task?: TaskChanges,
     tasks?: TaskChanges[],
   ) => Promise<boolean>;
+}
+
+/** The fields of a listed task this file reads back. */
+interface ListedTask {
+  caseNumber: string;
+  task: string;
+  level: string;
+  awaiting: string | null;
 }
 
 interface DepartmentSummary {
@@ -50,6 +61,7 @@ async function setUp(t: import('ava').ExecutionContext): Promise<Fixture> {
   const store = new RegisterStore(db);
   const routes = supervisionRoutes(store, new SnapshotCalendar(), 'Asia/Shanghai');
   const route = routes.find((r) => r.path === '/supervision/summary')!;
+  const listRoute = routes.find((r) => r.path === '/supervision/cases')!;
   const seqs = new Map<string, number>();
   const next = (stream: string) => {
     const seq = (seqs.get(stream) ?? 0) + 1;
@@ -63,6 +75,10 @@ async function setUp(t: import('ava').ExecutionContext): Promise<Fixture> {
       store.applyEvent(newCase(caseNumber, department, next(caseNumber))),
     summary: async () =>
       ((await route.handler({} as never)).body as { departments: DepartmentSummary[] }).departments,
+    list: async (query) => {
+      const input = { query: listRoute.query!.parse(query) } as never;
+      return ((await listRoute.handler(input)).body as { tasks: ListedTask[] }).tasks;
+    },
     record: (caseNumber, action, task, tasks) => {
       const stream = task ? `${caseNumber}/${task.taskCode}` : caseNumber;
       return store.applyEvent(
@@ -314,4 +330,48 @@ test('the migration back-fills the counts from the tasks after a rollback and ag
     concludedAt: '2026-11-02T03:00:00.000Z',
   });
   t.deepEqual(await f.summary(), await summaryFromTasks(f.db));
+});
+
+test('the supervision list shows and filters the tasks waiting for the applicant', async (t) => {
+  const f = await setUp(t);
+  // A1 asked for materials (its clock stopped, no warning); A2 asked and went yellow; A3 asked
+  // and got them; A4 went yellow waiting for nobody.
+  for (const code of ['A1', 'A2', 'A3', 'A4']) {
+    await f.submit(`C-${code}`, 'market');
+    await f.record(`C-${code}`, 'taskOpened', opened(code, 'market'));
+  }
+  for (const code of ['A1', 'A2', 'A3']) {
+    await f.record(`C-${code}`, 'materialsRequested', { taskCode: code, awaiting: 'applicant' });
+  }
+  await f.record('C-A3', 'resumed', { taskCode: 'A3', awaiting: null });
+  for (const code of ['A2', 'A4']) {
+    await f.record(`C-${code}`, 'warningRaised', { taskCode: code, warningLevel: 'yellow' });
+  }
+
+  const awaiting = await f.list({ awaiting: 'applicant' });
+  // Whatever their level, none included: A1 and A2, in case-number order (same promised date).
+  t.deepEqual(
+    awaiting.map((r) => [r.task, r.level, r.awaiting]),
+    [
+      ['A1', 'none', 'applicant'],
+      ['A2', 'yellow', 'applicant'],
+    ],
+  );
+  const yellow = await f.list({ level: 'yellow', department: 'market' });
+  t.deepEqual(
+    yellow.map((r) => [r.task, r.awaiting]),
+    [
+      ['A2', 'applicant'],
+      ['A4', null],
+    ],
+  );
+  t.deepEqual(
+    (await f.list({ level: 'yellow', awaiting: 'applicant' })).map((r) => r.task),
+    ['A2'],
+  );
+  // Only the applicant can be waited for: another value fails the query's schema (a 422).
+  const schema = supervisionRoutes(f.store, new SnapshotCalendar(), 'Asia/Shanghai').find(
+    (r) => r.path === '/supervision/cases',
+  )!.query!;
+  t.false(schema.safeParse({ awaiting: 'department' }).success);
 });

@@ -176,7 +176,7 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
       await condition(() => opened);
       const at = now();
       const actor = { id: conclusion.officer, role: 'officer', department: conclusion.department };
-      await record('taskConcluded', actor, {
+      const key = await record('taskConcluded', actor, {
         task: {
           status: 'concluded',
           decision: conclusion.decision,
@@ -188,6 +188,15 @@ export async function departmentTaskWorkflow(input: TaskInput): Promise<TaskResu
         },
       });
       upsertSearchAttributes({ CaseStatus: ['concluded'] });
+      // A joint case's applicant hears of each department's part as it ends (issue 6); the
+      // case's own result follows once every part is in. A sole task's end is the case's.
+      if (!input.soleTask && patched('applicant-told-of-each-conclusion')) {
+        notices.tell('taskConcluded', key, undefined, {
+          department: task.department,
+          taskTitle: task.title,
+          decision: conclusion.decision,
+        });
+      }
       result = {
         taskCode: task.code,
         department: task.department,

@@ -89,7 +89,7 @@ function workingDaysAfterInDecember2026(day: string, n: number): string {
   return result;
 }
 
-test('the receipt of an accepted case is listed, downloads as a PDF and prints the case', async (t) => {
+test('an accepted case’s receipt is listed, downloads as a PDF and prints the case', async (t) => {
   const hall = await pdfHall(t);
   const caseNumber = await acceptedCase(hall);
 
@@ -123,7 +123,7 @@ test('the receipt of an accepted case is listed, downloads as a PDF and prints t
   t.true(text.includes('受理通知书'));
 });
 
-test('the receipt promises the register’s date, 5 working days after the acceptance day', async (t) => {
+test('the receipt promises the register’s date, 5 working days after acceptance', async (t) => {
   const hall = await pdfHall(t);
   const caseNumber = await acceptedCase(hall);
   const { case: record } = (await hall.call('GET', `/cases/${caseNumber}`, SUPERVISOR)).body;
@@ -136,7 +136,7 @@ test('the receipt promises the register’s date, 5 working days after the accep
   t.is(promisedDay, workingDaysAfterInDecember2026(dayInZone(record.acceptedAt), 5));
 });
 
-test('verification says genuine for the printed code, not for another, and names nobody', async (t) => {
+test('verification: genuine for the printed code, not for another; names nobody', async (t) => {
   const hall = await pdfHall(t);
   const applicant = buildCompany();
   const caseNumber = await acceptedCase(hall, applicant);
@@ -228,7 +228,7 @@ test('another department’s staff can neither list nor download a case’s docu
   t.is((await download(hall, '/documents/abc', SUPERVISOR)).status, 422);
 });
 
-test('a refusal for another organ’s matter gives the reasons, that organ and the remedies', async (t) => {
+test('a refusal for another organ’s matter gives reasons, that organ and remedies', async (t) => {
   const hall = await pdfHall(t);
   const { body } = await hall.call('POST', '/cases', 'dev-clerk-water', {
     item: 'water-drainage-permit',

@@ -14,7 +14,7 @@ import {
 } from '../../workflows/messages';
 import { snapshotItem, startCaseWorkflow } from '../cases/submit';
 
-/** The hall's number of a case run in a department's own system: derived, so every resend agrees. */
+/** The hall's number of a case run in a department's own system: derived, so resends agree. */
 export function hallCaseNumberOf(department: string, departmentCaseNumber: string): string {
   return `${department.toUpperCase()}-${departmentCaseNumber}`;
 }

@@ -52,6 +52,23 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | t
   return total > limit ? TOO_LARGE : Buffer.concat(chunks, total);
 }
 
+/** A public route answering one version of the exchange's XSD, cacheable for an hour. */
+function schemaRoute(path: string, summary: string, xsd: string): RouteSpec<any, any, any> {
+  return route({
+    method: 'get',
+    path,
+    summary,
+    tag: 'exchange',
+    roles: 'public',
+    produces: 'application/xml',
+    handler: async ({ ctx }) => {
+      ctx.type = 'application/xml; charset=utf-8';
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      return { body: xsd };
+    },
+  });
+}
+
 function refusedError(reason: RefusalReason, detail: string, rejectionId?: number): DomainError {
   return new DomainError('validation_failed', detail, {
     reason,
@@ -126,33 +143,16 @@ export function exchangeRoutes(deps: ExchangeRouteDeps): RouteSpec<any, any, any
       },
     }),
 
-    route({
-      method: 'get',
-      path: '/exchange/schema',
-      summary: 'The XSD of the exchange format, latest version (1.1: 1.0 plus taskCancelled)',
-      tag: 'exchange',
-      roles: 'public',
-      produces: 'application/xml',
-      handler: async ({ ctx }) => {
-        ctx.type = 'application/xml; charset=utf-8';
-        ctx.set('Cache-Control', 'public, max-age=3600');
-        return { body: schema };
-      },
-    }),
-
-    route({
-      method: 'get',
-      path: '/exchange/schema/1.0',
-      summary: 'The XSD of version 1.0 of the exchange format, for systems that pin it',
-      tag: 'exchange',
-      roles: 'public',
-      produces: 'application/xml',
-      handler: async ({ ctx }) => {
-        ctx.type = 'application/xml; charset=utf-8';
-        ctx.set('Cache-Control', 'public, max-age=3600');
-        return { body: schema10 };
-      },
-    }),
+    schemaRoute(
+      '/exchange/schema',
+      'The XSD of the exchange format, latest version (1.1: 1.0 plus taskCancelled)',
+      schema,
+    ),
+    schemaRoute(
+      '/exchange/schema/1.0',
+      'The XSD of version 1.0 of the exchange format, for systems that pin it',
+      schema10,
+    ),
 
     route({
       method: 'get',

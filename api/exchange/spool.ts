@@ -5,21 +5,14 @@
  */
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { DomainError } from '../../lib/errors';
 import { SpoolStore } from '../../lib/exchange/bundleStore';
 import { lookUpPublicStatus } from '../../lib/exchange/bundleStatus';
 import { route, type RouteSpec } from '../route';
-import { caseParams } from '../cases/schema';
+import { caseLookupRoute } from '../portal/router';
 
 const spoolQuery = z.object({
   kind: z.enum(['gap', 'duplicate', 'refused', 'unknown_ack', 'ack_mismatch']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-
-const lookupQuery = z.object({
-  code: z
-    .string()
-    .regex(/^[A-Za-z0-9]{8}$/, 'the 8-character verification code printed on a document'),
 });
 
 /** GET /exchange/spool, for supervisors. */
@@ -61,20 +54,9 @@ export function spoolRoutes(db: Knex): RouteSpec<any, any, any>[] {
 export function outerPortalRoutes(db: Knex): RouteSpec<any, any, any>[] {
   const store = new SpoolStore(db);
   return [
-    route({
-      method: 'get',
-      path: '/portal/cases/:caseNumber',
-      summary: 'An applicant looks up a case on the outer portal with a document’s code',
-      tag: 'portal',
-      roles: 'public',
-      params: caseParams,
-      query: lookupQuery,
-      errors: ['case_not_found'],
-      handler: async ({ params, query }) => {
-        const status = await lookUpPublicStatus(store, params.caseNumber, query.code);
-        if (!status) throw new DomainError('case_not_found', 'no case with that number and code');
-        return { body: status };
-      },
-    }),
+    caseLookupRoute(
+      'An applicant looks up a case on the outer portal with a document’s code',
+      (n, code) => lookUpPublicStatus(store, n, code),
+    ),
   ];
 }

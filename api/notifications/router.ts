@@ -99,7 +99,8 @@ export function notificationRoutes(deps: NotificationRouteDeps): RouteSpec<any, 
         if (applied === 'unknown') {
           throw new DomainError('not_found', `no notification ${parsed.data.clientReference}`);
         }
-        // Delivered and failed are final: the same report again is answered alike, changing nothing.
+        // Delivered and failed are final: the same report again gets the same answer and changes
+        // nothing.
         return {
           body: { clientReference: parsed.data.clientReference, updated: applied === 'updated' },
         };

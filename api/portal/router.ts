@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { lookUpCaseStatus, type ShownCaseStatus } from '../../lib/exchange/bundleStatus';
 import { DomainError } from '../../lib/errors';
 import type { RegisterStore } from '../../lib/store';
 import { route, type RouteSpec } from '../route';
@@ -11,7 +11,31 @@ const lookupQuery = z.object({
     .regex(/^[A-Za-z0-9]{8}$/, 'the 8-character verification code printed on a document'),
 });
 
-const digest = (text: string): Buffer => createHash('sha256').update(text.toUpperCase()).digest();
+/**
+ * GET /portal/cases/:n, answered by `lookUp`: the hall's from its register, the outer portal's
+ * from the status the spool brought it (api/exchange/spool.ts). An unknown case and a wrong
+ * code answer alike, so case numbers cannot be probed.
+ */
+export function caseLookupRoute(
+  summary: string,
+  lookUp: (caseNumber: string, code: string) => Promise<ShownCaseStatus | undefined>,
+): RouteSpec<any, any, any> {
+  return route({
+    method: 'get',
+    path: '/portal/cases/:caseNumber',
+    summary,
+    tag: 'portal',
+    roles: 'public',
+    params: caseParams,
+    query: lookupQuery,
+    errors: ['case_not_found'],
+    handler: async ({ params, query }) => {
+      const status = await lookUp(params.caseNumber, query.code);
+      if (!status) throw new DomainError('case_not_found', 'no case with that number and code');
+      return { body: status };
+    },
+  });
+}
 
 /**
  * The portal's case lookup (办件查询): an applicant who holds any document of the case (the
@@ -20,49 +44,9 @@ const digest = (text: string): Buffer => createHash('sha256').update(text.toUppe
  */
 export function portalRoutes(store: RegisterStore): RouteSpec<any, any, any>[] {
   return [
-    route({
-      method: 'get',
-      path: '/portal/cases/:caseNumber',
-      summary: 'An applicant looks up the progress of a case with a document’s code',
-      tag: 'portal',
-      roles: 'public',
-      params: caseParams,
-      query: lookupQuery,
-      errors: ['case_not_found'],
-      handler: async ({ params, query }) => {
-        const codes = (await store
-          .db('documents')
-          .where({ case_number: params.caseNumber })
-          .select('verification_code')) as { verification_code: string }[];
-        const given = digest(query.code);
-        // Constant-time over every document's code, so timing says nothing about which.
-        const known = codes.reduce(
-          (found, row) => timingSafeEqual(digest(row.verification_code), given) || found,
-          false,
-        );
-        // An unknown case and a wrong code answer alike, so case numbers cannot be probed.
-        if (!known) throw new DomainError('case_not_found', 'no case with that number and code');
-        const record = (await store.getCase(params.caseNumber))!;
-        const tasks = await store.getTasks(params.caseNumber);
-        return {
-          body: {
-            caseNumber: record.caseNumber,
-            item: record.itemCode,
-            status: record.status,
-            outcome: record.outcome,
-            receivedAt: record.receivedAt,
-            acceptedAt: record.acceptedAt,
-            promisedDueAt: record.promisedDueAt,
-            dueProvisional: record.dueProvisional,
-            concludedAt: record.concludedAt,
-            departments: tasks.map((t) => ({
-              task: t.title,
-              department: t.department,
-              status: t.status,
-            })),
-          },
-        };
-      },
-    }),
+    caseLookupRoute(
+      'An applicant looks up the progress of a case with a document’s code',
+      (n, code) => lookUpCaseStatus(store, n, code),
+    ),
   ];
 }

@@ -11,6 +11,8 @@ const listQuery = z.object({
   department: z.string().min(1).optional(),
   /** Only tasks the department's own system has not acknowledged yet, whatever their level. */
   undelivered: z.enum(['true', 'false']).optional(),
+  /** Only tasks held up by the applicant: their department asked for more materials. */
+  awaiting: z.enum(['applicant']).optional(),
   page: z.coerce.number().int().min(1).default(1),
   pageSize: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -35,8 +37,12 @@ export function supervisionRoutes(
       .modify((q) => {
         if (query.undelivered === 'true') void q.whereNull('t.delivered_at');
         if (query.level) void q.where('t.warning_level', query.level);
-        else if (query.undelivered !== 'true') void q.whereNot('t.warning_level', 'none');
+        // Undelivered and awaiting tasks are listed whatever their level, none included.
+        else if (query.undelivered !== 'true' && !query.awaiting) {
+          void q.whereNot('t.warning_level', 'none');
+        }
         if (query.department) void q.where('t.department', query.department);
+        if (query.awaiting) void q.where('t.awaiting', query.awaiting);
       })
       .orderBy(dueColumn, 'asc')
       .orderBy('t.case_number')
@@ -53,6 +59,7 @@ export function supervisionRoutes(
         't.officer',
         't.delivery_channel',
         't.delivered_at',
+        't.awaiting',
         'c.item_code as case_item',
         'c.kind',
       )) as Record<string, any>[];
@@ -89,6 +96,8 @@ export function supervisionRoutes(
                 // Undelivered: the department's own system has not acknowledged the task yet.
                 deliveredAt: r.delivered_at?.toISOString() ?? null,
                 deliveryChannel: r.delivery_channel,
+                // 'applicant' while the department waits for materials it asked for.
+                awaiting: r.awaiting ?? null,
               };
             }),
             page: query.page,

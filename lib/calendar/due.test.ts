@@ -72,7 +72,7 @@ test('a 10-day extension of the same limit moves the due date to 2026-11-13', (t
   t.is(dueDate({ from: '2026-09-28', days: 30 }), '2026-11-13');
 });
 
-test('a suspension from 2026-10-12 to 2026-10-16 inclusive moves the due date to 2026-11-06', (t) => {
+test('a suspension 2026-10-12 to 10-16 inclusive moves the due date to 2026-11-06', (t) => {
   const result = due({
     from: '2026-09-28',
     suspensions: [{ from: '2026-10-12', to: '2026-10-16' }],

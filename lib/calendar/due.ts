@@ -28,10 +28,13 @@ import {
 /** The hall's time zone: all dates of the statutory calendar are days in this zone. */
 export const HALL_TIME_ZONE = 'Asia/Shanghai';
 
-/** How a time limit is expressed: working days (LLA art. 82) or calendar days (Civil Code art. 203). */
+/**
+ * How a time limit is expressed: working days (LLA art. 82) or calendar days (Civil Code
+ * art. 203).
+ */
 export type DueUnit = 'workingDays' | 'calendarDays';
 
-/** An inclusive range of dates during which the clock stops; `to: null` means it has not ended yet. */
+/** An inclusive range of dates during which the clock stops; `to: null` means it has not ended. */
 export interface Suspension {
   from: IsoDate;
   to: IsoDate | null;
@@ -93,7 +96,7 @@ export interface DueSuspended extends DueCommon {
 /** The result of computeDue. */
 export type DueResult = DueRunning | DueSuspended;
 
-/** A warning moment: the end of the working day a given number of working days before the due day. */
+/** A warning moment: the end of the working day that many working days before the due day. */
 export interface WarningMoment {
   workingDaysBefore: number;
   date: IsoDate;
@@ -397,7 +400,10 @@ export function computeDue(
   };
 }
 
-/** Whether a date is a working day: make-up days and hall openings yes, rest days and closures no. */
+/**
+ * Whether a date is a working day: make-up days and hall openings are, rest days and closures
+ * are not.
+ */
 export function isWorkingDay(source: CalendarSource, date: IsoDate): boolean {
   return statusIsWorking(dayStatus(indexSnapshot(source), dayNumber(date)));
 }

@@ -8,7 +8,10 @@ import chineseDaysPackage from 'chinese-days/package.json';
 /** A calendar date written 'YYYY-MM-DD', meaning that day in the hall's time zone. */
 export type IsoDate = string;
 
-/** A hall's own decision about one date (a closure or a correction), which wins over the State Council data. */
+/**
+ * A hall's own decision about one date (a closure or a correction), which wins over the State
+ * Council data.
+ */
 export interface CalendarOverride {
   date: IsoDate;
   kind: 'closed' | 'open';
@@ -41,7 +44,7 @@ export interface ChineseDaysData {
   workdays: Record<string, string>;
 }
 
-/** Options for building a snapshot from `chinese-days`, mainly for tests and for replaying old data. */
+/** Options for building a snapshot from `chinese-days`, mainly for tests and replaying old data. */
 export interface BuildSnapshotOptions {
   /** Data to use instead of the installed package's. */
   data?: ChineseDaysData;
@@ -207,7 +210,7 @@ export function createSnapshot(content: SnapshotContent): CalendarSnapshot {
   return deepFreeze({ version: snapshotVersion(normalised), ...normalised });
 }
 
-/** Builds the snapshot from the `chinese-days` package's State Council data and the hall's overrides. */
+/** Builds the snapshot from the State Council data of `chinese-days` and the hall's overrides. */
 export function buildSnapshotFromChineseDays(
   overrides: readonly CalendarOverride[] = [],
   opts: BuildSnapshotOptions = {},
@@ -277,7 +280,7 @@ const CODE: Record<DayKind, number> = {
 const KIND_MASK = 0x07;
 const PROVISIONAL_BIT = 0x08;
 
-/** How a status byte of CalendarIndex.status is laid out, for loops that read the table directly. */
+/** How a status byte of CalendarIndex.status is laid out, for loops reading the table directly. */
 export const STATUS_LAYOUT = Object.freeze({
   kindMask: KIND_MASK,
   provisionalBit: PROVISIONAL_BIT,
@@ -304,7 +307,7 @@ export interface CalendarIndex {
   readonly sources: StatusSources;
 }
 
-/** Either form is accepted by the calendar functions; a plain snapshot is indexed once and cached. */
+/** The calendar functions accept either form; a plain snapshot is indexed once and cached. */
 export type CalendarSource = CalendarSnapshot | CalendarIndex;
 
 /** The sets a status byte is computed from. */
@@ -334,7 +337,7 @@ function computeStatus(day: number, date: IsoDate, sources: StatusSources): numb
 
 const indexCache = new WeakMap<CalendarSnapshot, CalendarIndex>();
 
-/** Builds (or returns the cached) lookup tables for a snapshot; snapshots are treated as immutable. */
+/** Builds (or returns the cached) lookup tables of a snapshot; snapshots are taken as immutable. */
 export function indexSnapshot(source: CalendarSource): CalendarIndex {
   if (isIndex(source)) return source;
   const cached = indexCache.get(source);
@@ -367,7 +370,9 @@ export function indexSnapshot(source: CalendarSource): CalendarIndex {
   let dayOfMonth = 1;
   for (let i = 0; i < length; i++) {
     const day = firstDay + i;
-    const date = `${year}-${month < 10 ? '0' : ''}${month}-${dayOfMonth < 10 ? '0' : ''}${dayOfMonth}`;
+    const mm = month < 10 ? `0${month}` : `${month}`;
+    const dd = dayOfMonth < 10 ? `0${dayOfMonth}` : `${dayOfMonth}`;
+    const date = `${year}-${mm}-${dd}`;
     if (++dayOfMonth > daysInMonth(year, month)) {
       dayOfMonth = 1;
       if (++month > 12) {

@@ -11,7 +11,7 @@ export interface DocumentBase {
   caseNumber: string;
   /** Short code printed under the QR code, entered on the verification page. */
   verificationCode: string;
-  /** Verification address the QR code encodes, e.g. 'http://127.0.0.1:3000/verify/<no>?code=<c>'. */
+  /** The verification address in the QR code, e.g. 'http://127.0.0.1:3000/verify/<no>?code=<c>'. */
   verifyUrl: string;
   /** The organ in whose name the document is issued (落款). */
   issuingOrgan: string;

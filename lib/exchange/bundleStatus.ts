@@ -17,19 +17,17 @@ const CURSOR_MARGIN_MS = 60_000;
 /** Case statuses per bundle. */
 const STATUSES_PER_BUNDLE = 200;
 
-/** What the public lookup shows of a case, from the register (as api/portal/router.ts does). */
-export async function publicStatusOf(
+/** What a lookup answers: the public status without the digests of the codes. */
+export type ShownCaseStatus = Omit<PublicCaseStatus, 'codeDigests'>;
+
+/** The progress of a case anyone holding one of its documents may see; no one's name. */
+async function shownStatusOf(
   register: RegisterStore,
   caseNumber: string,
-): Promise<PublicCaseStatus | undefined> {
+): Promise<ShownCaseStatus | undefined> {
   const record = await register.getCase(caseNumber);
   if (!record) return undefined;
   const tasks = await register.getTasks(caseNumber);
-  const codes = (await register
-    .db('documents')
-    .where({ case_number: caseNumber })
-    .orderBy('id')
-    .select('verification_code')) as { verification_code: string }[];
   return {
     caseNumber: record.caseNumber,
     item: record.itemCode,
@@ -41,8 +39,53 @@ export async function publicStatusOf(
     dueProvisional: record.dueProvisional,
     concludedAt: record.concludedAt,
     departments: tasks.map((t) => ({ task: t.title, department: t.department, status: t.status })),
-    codeDigests: codes.map((c) => codeDigest(caseNumber, c.verification_code)),
   };
+}
+
+/** The digests of the verification codes of a case's documents, in the order they were issued. */
+async function codeDigestsOf(register: RegisterStore, caseNumber: string): Promise<string[]> {
+  const codes = (await register
+    .db('documents')
+    .where({ case_number: caseNumber })
+    .orderBy('id')
+    .select('verification_code')) as { verification_code: string }[];
+  return codes.map((c) => codeDigest(caseNumber, c.verification_code));
+}
+
+/** Whether `code` is one of the documents' codes the digests were made of. */
+function knowsCode(digests: string[], caseNumber: string, code: string): boolean {
+  const given = Buffer.from(codeDigest(caseNumber, code), 'hex');
+  // Constant-time over every digest, so timing says nothing about which matched.
+  return digests.reduce(
+    (hit, digest) => timingSafeEqual(Buffer.from(digest, 'hex'), given) || hit,
+    false,
+  );
+}
+
+/**
+ * The public status of a case, from the register, as the spool carries it to the outer portal:
+ * what GET /portal/cases/:n shows, with the digests of its documents' codes.
+ */
+export async function publicStatusOf(
+  register: RegisterStore,
+  caseNumber: string,
+): Promise<PublicCaseStatus | undefined> {
+  const shown = await shownStatusOf(register, caseNumber);
+  return shown && { ...shown, codeDigests: await codeDigestsOf(register, caseNumber) };
+}
+
+/**
+ * The hall's lookup (api/portal/router.ts): the case's public status when `code` is one of its
+ * documents' verification codes; undefined for an unknown case and a wrong code alike. The
+ * codes are checked first, so both cost the same one query and timing tells no case apart.
+ */
+export async function lookUpCaseStatus(
+  register: RegisterStore,
+  caseNumber: string,
+  code: string,
+): Promise<ShownCaseStatus | undefined> {
+  const known = knowsCode(await codeDigestsOf(register, caseNumber), caseNumber, code);
+  return known ? shownStatusOf(register, caseNumber) : undefined;
 }
 
 /** What one export sent. */
@@ -106,23 +149,14 @@ export async function exportPublicStatus(
   return result;
 }
 
-/**
- * The outer portal's lookup: the case's public status when `code` is one of its documents'
- * verification codes; undefined for an unknown case and a wrong code alike.
- */
+/** The outer portal's lookup, as the hall's, from the public status the spool brought. */
 export async function lookUpPublicStatus(
   store: SpoolStore,
   caseNumber: string,
   code: string,
-): Promise<Omit<PublicCaseStatus, 'codeDigests'> | undefined> {
+): Promise<ShownCaseStatus | undefined> {
   const found = await store.findPublicStatus(caseNumber);
-  const given = Buffer.from(codeDigest(caseNumber, code), 'hex');
-  // Constant-time over every digest, so timing says nothing about which matched.
-  const known = (found?.codeDigests ?? []).reduce(
-    (hit, digest) => timingSafeEqual(Buffer.from(digest, 'hex'), given) || hit,
-    false,
-  );
-  return known ? found!.status : undefined;
+  return found && knowsCode(found.codeDigests, caseNumber, code) ? found.status : undefined;
 }
 
 /** How long a bundle may go unanswered before the hall writes it again (default 15 min). */

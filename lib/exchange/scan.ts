@@ -50,7 +50,7 @@ function localOf(name: string): string {
   return colon < 0 ? name : name.slice(colon + 1);
 }
 
-/** Scans `text` for its elements; refuses when nesting passes `maxDepth` or it is not well-formed. */
+/** Scans `text` for its elements; refuses it when nesting passes `maxDepth` or it is malformed. */
 export function scanElements(
   text: string,
   opts: { maxDepth: number; keepDepth?: number },

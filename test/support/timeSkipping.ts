@@ -6,6 +6,7 @@
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time';
 import * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -16,7 +17,9 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import type { ExecutionContext } from 'ava';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import { getDayDetail } from 'chinese-days';
+import chineseDaysData from 'chinese-days/dist/chinese-days.json';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -116,6 +119,39 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
+/** The context of a workflow test file: the time-skipping environment its tests share. */
+export interface TimeSkippingContext {
+  env: TestWorkflowEnvironment;
+}
+
+/**
+ * ava's `test` for a workflow test file: one time-skipping environment for the file, created
+ * with the workflows bundled before its first test and torn down after its last.
+ */
+export function timeSkippingTest(): TestFn<TimeSkippingContext> {
+  const test = anyTest as TestFn<TimeSkippingContext>;
+  test.before(async (t) => {
+    t.context.env = await createTimeSkippingEnv();
+    await workflowBundle();
+  });
+  test.after.always(async (t) => {
+    await t.context.env?.teardown();
+  });
+  return test;
+}
+
+/** The test server's clock as an ISO instant (a case received "now" on a moved clock). */
+export async function serverNow(env: TestWorkflowEnvironment): Promise<string> {
+  return new Date(await env.currentTimeMs()).toISOString();
+}
+
+/** Skips the test server's clock forward to an instant. */
+export async function skipTo(env: TestWorkflowEnvironment, instant: string): Promise<void> {
+  const wait = Date.parse(instant) - (await env.currentTimeMs());
+  if (wait <= 0) throw new Error(`the test server is past ${instant} already`);
+  await env.sleep(wait);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fake activities.
 
@@ -181,6 +217,81 @@ export function dueOn(start: string, limit: Limit): { dueAt: string; provisional
   );
   if (result.dueAt === null) throw new Error('no suspension was given, yet the clock is stopped');
   return { dueAt: result.dueAt.toISOString(), provisional: result.provisional };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain weeks, counted by hand.
+
+const DAY_MS = 86_400_000;
+/** Asia/Shanghai is UTC+8 all year: it has no daylight saving. */
+const HALL_OFFSET_MS = 8 * 3_600_000;
+
+/** chinese-days' own data: the State Council's rest days and make-up working days. */
+const stateCouncil = chineseDaysData as {
+  holidays: Record<string, string>;
+  workdays: Record<string, string>;
+};
+const publishedYears = new Set(Object.keys(stateCouncil.holidays).map((d) => d.slice(0, 4)));
+
+/**
+ * Month-days off every year (Regulations on National Annual Festivals art. 2: New Year 1 day,
+ * Labour Day 2, National Day 3). chinese-days lists them only for the years it has the State
+ * Council's arrangement of; the hall keeps them off in a later year too, provisionally.
+ */
+const FIXED_HOLIDAYS = ['01-01', '05-01', '05-02', '10-01', '10-02', '10-03'];
+
+/** The YYYY-MM-DD date `days` calendar days after another. */
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The instant of a hall time (HH:MM:SS, UTC+8) on the day `offset` days after a date. */
+export function hallMoment(date: string, offset: number, time: string): string {
+  return new Date(`${addDays(date, offset)}T${time}+08:00`).toISOString();
+}
+
+/** The end (24:00, UTC+8) of the hall's day `offset` calendar days after a date. */
+export function endOfHallDay(date: string, offset: number): string {
+  return new Date(Date.parse(hallMoment(date, offset + 1, '00:00:00')) - 1).toISOString();
+}
+
+/** True when chinese-days has the State Council's arrangement for the year of a date. */
+export function isPublished(date: string): boolean {
+  return publishedYears.has(date.slice(0, 4));
+}
+
+/**
+ * A plain day, by chinese-days and not by the hall's calendar code: a working day from Monday to
+ * Friday, a rest day on Saturday and Sunday, neither a holiday nor a make-up working day of the
+ * State Council, and not a fixed-date holiday.
+ */
+function isPlainDay(date: string): boolean {
+  const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
+  const weekend = weekday === 0 || weekday === 6;
+  return (
+    getDayDetail(date).work === !weekend &&
+    !(date in stateCouncil.holidays) &&
+    !(date in stateCouncil.workdays) &&
+    !FIXED_HOLIDAYS.includes(date.slice(5))
+  );
+}
+
+/**
+ * The first Monday after the test server's today that starts `weeks` plain weeks in a row. A test
+ * that moves the clock there counts its dates by weekday arithmetic, whatever day it runs on.
+ */
+export async function firstPlainMonday(
+  env: TestWorkflowEnvironment,
+  weeks: number,
+): Promise<string> {
+  const today = new Date((await env.currentTimeMs()) + HALL_OFFSET_MS).toISOString().slice(0, 10);
+  const weekday = new Date(`${today}T00:00:00Z`).getUTCDay();
+  let monday = addDays(today, (8 - weekday) % 7 || 7);
+  for (let tries = 0; tries < 260; tries++, monday = addDays(monday, 7)) {
+    const days = Array.from({ length: 7 * weeks }, (_, i) => addDays(monday, i));
+    if (days.every(isPlainDay)) return monday;
+  }
+  throw new Error(`no ${weeks} plain weeks in a row within five years of ${today}`);
 }
 
 /**
@@ -447,16 +558,45 @@ async function settle(env: TestWorkflowEnvironment, workflowIds: string[]): Prom
   }
 }
 
+/**
+ * How near the server's clock a timer may be due while its workflow still counts as idle. A
+ * clock whose moment is already past arms a timer of 1 ms (workflows/clock.ts), which fires at
+ * once: a message sent then lands in the workflow task of that timer's firing.
+ */
+const TIMER_GUARD_MS = 2_000;
+
+/**
+ * Whether a workflow is idle: no activity pending, no workflow task waiting for the worker or
+ * with it, and no timer due within TIMER_GUARD_MS. A message sent while a timer is about to fire
+ * can land in the same workflow task as its firing; when that message resolves a condition with
+ * a timeout, the workflow cancels the timer, and the Java test server refuses the completion
+ * ("invalid history builder state for action", temporalio/sdk-java#2606) and never hands the
+ * task out again (sdk-java#3088): the workflow hangs for good. Temporal's server drops the
+ * fired timer and records it cancelled.
+ */
 async function activityOf(env: TestWorkflowEnvironment, workflowId: string) {
   const described = await describeIfStarted(env, workflowId);
   if (!described) return { workflowId, idle: true, events: 0 };
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  const lastType = history.events?.at(-1)?.eventType;
+  const events = history.events ?? [];
+  const lastType = events.at(-1)?.eventType;
   const waitingForWorker =
     lastType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED ||
     lastType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED;
   const pending = described.raw.pendingActivities?.length ?? 0;
-  return { workflowId, idle: pending === 0 && !waitingForWorker, events: history.events?.length };
+  const fireAt = new Map<string, number>();
+  for (const e of events) {
+    const started = e.timerStartedEventAttributes;
+    if (started?.timerId) {
+      fireAt.set(started.timerId, tsToMs(e.eventTime) + tsToMs(started.startToFireTimeout));
+    }
+    const ended = e.timerFiredEventAttributes ?? e.timerCanceledEventAttributes;
+    if (ended?.timerId) fireAt.delete(ended.timerId);
+  }
+  const now = await env.currentTimeMs();
+  const timerDue = [...fireAt.values()].some((at) => at - now < TIMER_GUARD_MS);
+  const idle = pending === 0 && !waitingForWorker && !timerDue;
+  return { workflowId, idle, events: events.length };
 }
 
 /** A case's workflow id and the ids its department tasks have or would have. */
@@ -491,11 +631,12 @@ export function taskHandle(
 }
 
 /**
- * Waits until a department task has settled: opened and delivered to its department, with no
- * activity pending. A conclusion is sent only then, because the Java test server refuses a
- * workflow task that cancels an activity it is handing out at that moment (FAILED_PRECONDITION
- * "ACTIVITY_UNKNOWN") and the task workflow then hangs for good; a conclusion that arrives while
- * the delivery is in flight makes the task workflow cancel it. (Temporal's server copes.)
+ * Waits until a department task has settled: opened and delivered to its department, idle as
+ * activityOf tells (no activity pending, no timer about to fire). A conclusion is sent only then,
+ * because the Java test server refuses a workflow task that cancels an activity it is handing
+ * out at that moment (FAILED_PRECONDITION "ACTIVITY_UNKNOWN"), or a timer that has just fired,
+ * and the task workflow then hangs for good; a conclusion that arrives while the delivery is in
+ * flight makes the task workflow cancel it. (Temporal's server copes with both.)
  */
 export async function taskSettled(
   env: TestWorkflowEnvironment,
@@ -507,10 +648,9 @@ export async function taskSettled(
   const settled =
     'deliverTask' in hall.activities ? ['taskDelivered', 'deliveryFailed'] : ['taskOpened'];
   await hall.waitForEvent((e) => e.stream === stream && settled.includes(e.action));
-  const handle = taskHandle(env, caseNumber, taskCode);
   await eventually(
-    () => handle.describe(),
-    ({ raw }) => !raw.pendingActivities?.length,
+    () => activityOf(env, stream),
+    ({ idle }) => idle,
   );
 }
 
@@ -685,7 +825,10 @@ const casePrefix = `TS${randomBytes(2).toString('hex').toUpperCase()}`;
 
 /**
  * The workflow input of a counter submission of an item, built as api/cases/submit.ts builds
- * it (snapshotItem of the shipped catalog), with every material of the item handed in.
+ * it (snapshotItem of the shipped catalog), with every material of the item handed in. It is
+ * received at the wall clock's now: on a server whose clock an earlier test moved, pass
+ * `receivedAt: await serverNow(env)`, or the case arrives that far in the past and every clock
+ * counted from receipt opens already late.
  */
 export function buildCaseInput(
   itemCode: string,

@@ -3,9 +3,6 @@
  * decided at the counter, and the update validators that refuse bad decisions before history.
  * Runs on the time-skipping server; the register, calendar and documents are in-memory fakes.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import anyTest, { type TestFn } from 'ava';
-import { findWorkday } from 'chinese-days';
 import type { CaseInput } from '../../lib/case/model';
 import {
   acceptUpdate,
@@ -20,30 +17,26 @@ import {
   buildCaseInput,
   buildClerk,
   buildConclusion,
+  addDays,
   buildFakeHall,
   concludeTask,
   createHallWorker,
-  createTimeSkippingEnv,
   dueOn,
+  endOfHallDay,
+  firstPlainMonday,
+  hallMoment,
+  isPublished,
   refusalOf,
   replayAll,
   saveHistory,
+  skipTo,
   taskHandle,
-  workflowBundle,
+  timeSkippingTest,
   workflowExists,
   lifecycleOf,
 } from '../support/timeSkipping';
 
-const test = anyTest as TestFn<{ env: TestWorkflowEnvironment }>;
-
-test.before(async (t) => {
-  t.context.env = await createTimeSkippingEnv();
-  await workflowBundle();
-});
-
-test.after.always(async (t) => {
-  await t.context.env?.teardown();
-});
+const test = timeSkippingTest();
 
 /** The food business licence: promised, market, 10 working days by law, 5 promised. */
 const PROMISED_ITEM = 'market-food-business-licence';
@@ -59,18 +52,20 @@ function buildPromisedCase(overrides: Partial<Omit<CaseInput, 'item'>> = {}): Ca
   return input;
 }
 
-/**
- * The hand rule, independent of lib/calendar: day 0 is the start's date in the hall (UTC+8, no
- * daylight saving), not counted (Civil Code art. 201); the limit ends at 24:00 of the n-th
- * working day after it (LLA art. 82), working days as the `chinese-days` package lists them.
- */
-function dueByHand(start: string, workingDays: number): string {
-  const hallDate = new Date(Date.parse(start) + 8 * 3_600_000).toISOString().slice(0, 10);
-  return new Date(`${findWorkday(workingDays, hallDate)}T23:59:59.999+08:00`).toISOString();
-}
-
 test.serial('accepting a promised case starts both its clocks at acceptance', async (t) => {
   const { env } = t.context;
+  // The clock moves to the first Monday, from today, of three weeks that chinese-days shows
+  // plain (Mon–Fri working, Sat–Sun rest, no holiday, no make-up day). Accepted on that Monday
+  // (day 0, not counted: Civil Code art. 201), the limits end at 24:00 of their last working day
+  // (LLA art. 82): 5 working days are Tue to Fri (1–4) and the next Monday (5), 7 days on; 10
+  // are that week too (6–9) and the Monday after (10), 14 days on.
+  const monday = await firstPlainMonday(env, 3);
+  await skipTo(env, hallMoment(monday, 0, '09:00:00'));
+  const promisedDueAt = endOfHallDay(monday, 7);
+  const statutoryDueAt = endOfHallDay(monday, 14);
+  // Provisional when a counted day lies in a year the State Council has not arranged yet.
+  const counted = Array.from({ length: 14 }, (_, i) => addDays(monday, i + 1));
+  const dueProvisional = !counted.every(isPublished);
   const hall = buildFakeHall();
   const { run, startCase } = await createHallWorker(t, env, hall);
   const input = buildPromisedCase();
@@ -86,19 +81,17 @@ test.serial('accepting a promised case starts both its clocks at acceptance', as
       statutoryLimit: { days: 10, unit: 'workingDays' },
       promisedLimit: { days: 5, unit: 'workingDays' },
     });
-    t.is(view.statutoryDueAt, dueByHand(acceptedAt, 10));
-    t.is(view.promisedDueAt, dueByHand(acceptedAt, 5));
+    t.like(view, { statutoryDueAt, promisedDueAt, dueProvisional });
     t.is(view.statutoryDueAt, dueOn(acceptedAt, { days: 10, unit: 'workingDays' }).dueAt);
     t.is(view.promisedDueAt, dueOn(acceptedAt, { days: 5, unit: 'workingDays' }).dueAt);
-    t.false(view.dueProvisional);
     const accepted = hall.eventsOf(input.caseNumber).find((e) => e.action === 'accepted')!;
     t.deepEqual(accepted.caseChanges, {
       status: 'accepted',
       acceptedAt,
       clockStartedAt: acceptedAt,
-      statutoryDueAt: dueByHand(acceptedAt, 10),
-      promisedDueAt: dueByHand(acceptedAt, 5),
-      dueProvisional: false,
+      statutoryDueAt,
+      promisedDueAt,
+      dueProvisional,
       counter: 'C01',
       clerk: 'clerk-c01',
     });

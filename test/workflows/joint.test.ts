@@ -3,8 +3,7 @@
  * prerequisites are approved (copyToRelated), joined into one decision, and cancelled together
  * when one department denies or the applicant withdraws. Time-skipping server, fake activities.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import type { ExecutionContext } from 'ava';
 import type {
   CaseInput,
   CaseView,
@@ -34,33 +33,29 @@ import {
   catalogItem,
   concludeTask,
   createHallWorker,
-  createTimeSkippingEnv,
   dueOn,
+  endOfHallDay,
   eventually,
+  firstPlainMonday,
+  hallMoment,
   refusalOf,
   replayAll,
   saveHistory,
+  serverNow,
+  skipTo,
   taskHandle,
   taskInputOf,
   taskSettled,
-  workflowBundle,
+  timeSkippingTest,
   workflowExists,
   LIFECYCLE_ACTIONS,
   lifecycleOf,
   type CaseHandle,
   type FakeHall,
+  type TimeSkippingContext,
 } from '../support/timeSkipping';
 
-const test = anyTest as TestFn<{ env: TestWorkflowEnvironment }>;
-
-test.before(async (t) => {
-  t.context.env = await createTimeSkippingEnv();
-  await workflowBundle();
-});
-
-test.after.always(async (t) => {
-  await t.context.env?.teardown();
-});
+const test = timeSkippingTest();
 
 const RESTAURANT = 'joint-open-restaurant';
 const CONSTRUCTION = 'joint-construction-parallel-approval';
@@ -107,19 +102,19 @@ interface JointRun {
 }
 
 /**
- * Runs a test body against a joint case already accepted by the clerk, inside a worker of its
- * own over a fresh fake hall.
+ * Runs a test body against a joint case received at the server's now and accepted by the
+ * clerk, inside a worker of its own over a fresh fake hall.
  */
 async function withAcceptedCase(
-  t: ExecutionContext<{ env: TestWorkflowEnvironment }>,
+  t: ExecutionContext<TimeSkippingContext>,
   itemCode: string,
   body: (run: JointRun) => Promise<void>,
   hall: FakeHall = buildFakeHall(),
   overrides: Partial<Omit<CaseInput, 'item'>> = {},
-  env: TestWorkflowEnvironment = t.context.env,
 ): Promise<void> {
+  const { env } = t.context;
   const { run, startCase } = await createHallWorker(t, env, hall);
-  const input = buildCaseInput(itemCode, overrides);
+  const input = buildCaseInput(itemCode, { receivedAt: await serverNow(env), ...overrides });
   started.push(input);
   const caseNumber = input.caseNumber;
 
@@ -156,47 +151,16 @@ function cancellationsOf(hall: FakeHall): Record<string, number> {
   return counts;
 }
 
-/**
- * Mondays whose fortnight (Monday to the second Thursday) has no statutory holiday and no
- * make-up working day on the State Council's 2026 arrangement: December 2026 has neither (the
- * next holiday is 1 January 2027, a Friday).
- */
-const PLAIN_MONDAYS = ['2026-12-07', '2026-12-14', '2026-12-21'];
-
-/** The hall's day `offset` calendar days after a YYYY-MM-DD date, at a given hall time. */
-function hallMoment(date: string, offset: number, time: string): string {
-  const day = new Date(Date.parse(`${date}T00:00:00Z`) + offset * DAY_MS);
-  return new Date(`${day.toISOString().slice(0, 10)}T${time}+08:00`).toISOString();
-}
-
-/** The end (24:00, Asia/Shanghai) of the hall's day `offset` days after a date. */
-const endOfDay = (date: string, offset: number): string =>
-  new Date(Date.parse(hallMoment(date, offset + 1, '00:00:00')) - 1).toISOString();
-
-/** Skips the test server's clock forward to an instant. */
-async function skipTo(env: TestWorkflowEnvironment, instant: string): Promise<void> {
-  const wait = Date.parse(instant) - (await env.currentTimeMs());
-  if (wait <= 0) throw new Error(`the test server is past ${instant} already`);
-  await env.sleep(wait);
-}
-
 test.serial(
   'a task waiting for the applicant’s materials stops its clock; the other tasks run on',
   async (t) => {
-    // A server of its own: its clock is moved to a fixed week of 2026, and the Java test server
-    // has been seen to refuse later tests' workflow tasks after this one on a shared server
-    // ("invalid history builder state for action").
-    const env = await createTimeSkippingEnv();
-    t.teardown(() => env.teardown());
-    const now = await env.currentTimeMs();
-    const monday = PLAIN_MONDAYS.find((d) => Date.parse(hallMoment(d, 0, '09:00:00')) > now);
-    if (!monday) {
-      t.fail(`this test counts on the 2026 calendar; the clock is past ${PLAIN_MONDAYS.at(-1)}`);
-      return;
-    }
+    const { env } = t.context;
+    // The clock moves to the first Monday, from today, of two weeks that chinese-days shows
+    // plain (Mon–Fri working, Sat–Sun rest, no holiday, no make-up day): then the n-th working
+    // day is a weekday counted by hand, and `monday + k` below is k calendar days on.
+    const monday = await firstPlainMonday(env, 2);
     // Received and accepted on Monday 09:00; the urban task counts from receipt.
     await skipTo(env, hallMoment(monday, 0, '09:00:00'));
-    const receivedAt = new Date(await env.currentTimeMs()).toISOString();
     const signItem = catalogItem(SHOP_SIGN);
     const asked = signItem.materials
       .filter((m) => ['panorama-photo', 'close-up-photo'].includes(m.code))
@@ -204,100 +168,89 @@ test.serial(
     const officer = { id: 'officer-urban-1', role: 'officer', department: 'urban' };
     const reason = '招牌效果图与现场位置不符，请补充全景照片和近景照片';
 
-    await withAcceptedCase(
-      t,
-      HOSPITAL,
-      async ({ hall, handle, caseNumber, caseWhen }) => {
-        const openAtOnce = [ESTABLISHMENT, REGISTRATION, ECOLOGY, DRAINAGE, SHOP_SIGN];
-        for (const code of openAtOnce) await taskSettled(env, hall, caseNumber, code);
-        const datesOf = async (code: string) => {
-          const s = await taskHandle(env, caseNumber, code).query(taskStatusQuery);
-          return { statutoryDueAt: s.statutoryDueAt, promisedDueAt: s.promisedDueAt };
-        };
-        const before = Object.fromEntries(
-          await Promise.all(openAtOnce.map(async (c) => [c, await datesOf(c)] as const)),
-        );
-        // Urban's limits, 5 working days statutory and 3 promised, counted from Monday (day 0):
-        // Tue 1, Wed 2, Thu 3 (promised), Fri 4, next Mon 5 (statutory).
-        t.deepEqual(before[SHOP_SIGN], {
-          statutoryDueAt: endOfDay(monday, 7),
-          promisedDueAt: endOfDay(monday, 3),
-        });
+    await withAcceptedCase(t, HOSPITAL, async ({ hall, handle, caseNumber, caseWhen }) => {
+      const openAtOnce = [ESTABLISHMENT, REGISTRATION, ECOLOGY, DRAINAGE, SHOP_SIGN];
+      for (const code of openAtOnce) await taskSettled(env, hall, caseNumber, code);
+      const datesOf = async (code: string) => {
+        const s = await taskHandle(env, caseNumber, code).query(taskStatusQuery);
+        return { statutoryDueAt: s.statutoryDueAt, promisedDueAt: s.promisedDueAt };
+      };
+      const before = Object.fromEntries(
+        await Promise.all(openAtOnce.map(async (c) => [c, await datesOf(c)] as const)),
+      );
+      // Urban's limits, 5 working days statutory and 3 promised, counted from Monday (day 0):
+      // Tue 1, Wed 2, Thu 3 (promised), Fri 4, next Mon 5 (statutory).
+      t.deepEqual(before[SHOP_SIGN], {
+        statutoryDueAt: endOfHallDay(monday, 7),
+        promisedDueAt: endOfHallDay(monday, 3),
+      });
 
-        // Tuesday 10:00: urban asks for two photos.
-        await skipTo(env, hallMoment(monday, 1, '10:00:00'));
-        const sign = taskHandle(env, caseNumber, SHOP_SIGN);
-        const waiting = await sign.executeUpdate(requestMaterialsUpdate, {
-          args: [{ actor: officer, materials: asked, reason }],
-        });
-        t.like(waiting, { status: 'open', statutoryDueAt: undefined, promisedDueAt: undefined });
-        t.deepEqual(waiting.materialsRequest?.outstanding, ['panorama-photo', 'close-up-photo']);
-        const requested = hall
-          .eventsOf(`${caseNumber}/${SHOP_SIGN}`)
-          .find((e) => e.action === 'materialsRequested')!;
-        t.like(requested, {
-          actor: officer,
-          task: { awaiting: 'applicant' },
-          details: { materials: ['panorama-photo', 'close-up-photo'], reason },
-        });
-        const view = await caseWhen(() => true);
-        t.like(
-          view.tasks.find((task) => task.code === SHOP_SIGN),
-          { awaiting: 'applicant', requestedMaterials: ['panorama-photo', 'close-up-photo'] },
-        );
-        const notice = await eventually(
-          async () => hall.calls.find((c) => c.request?.step === 'taskMaterialsRequested'),
-          (call) => call !== undefined,
-        );
-        t.like(notice!.request, {
-          caseNumber,
-          eventKey: `${caseNumber}/${SHOP_SIGN}#${requested.seq}`,
-          details: { department: 'urban', requestedMaterials: asked.map((m) => m.name) },
-        });
+      // Tuesday 10:00: urban asks for two photos.
+      await skipTo(env, hallMoment(monday, 1, '10:00:00'));
+      const sign = taskHandle(env, caseNumber, SHOP_SIGN);
+      const waiting = await sign.executeUpdate(requestMaterialsUpdate, {
+        args: [{ actor: officer, materials: asked, reason }],
+      });
+      t.like(waiting, { status: 'open', statutoryDueAt: undefined, promisedDueAt: undefined });
+      t.deepEqual(waiting.materialsRequest?.outstanding, ['panorama-photo', 'close-up-photo']);
+      const requested = hall
+        .eventsOf(`${caseNumber}/${SHOP_SIGN}`)
+        .find((e) => e.action === 'materialsRequested')!;
+      t.like(requested, {
+        actor: officer,
+        task: { awaiting: 'applicant' },
+        details: { materials: ['panorama-photo', 'close-up-photo'], reason },
+      });
+      const view = await caseWhen(() => true);
+      t.like(
+        view.tasks.find((task) => task.code === SHOP_SIGN),
+        { awaiting: 'applicant', requestedMaterials: ['panorama-photo', 'close-up-photo'] },
+      );
+      const notice = await eventually(
+        async () => hall.calls.find((c) => c.request?.step === 'taskMaterialsRequested'),
+        (call) => call !== undefined,
+      );
+      t.like(notice!.request, {
+        caseNumber,
+        eventKey: `${caseNumber}/${SHOP_SIGN}#${requested.seq}`,
+        details: { department: 'urban', requestedMaterials: asked.map((m) => m.name) },
+      });
 
-        // Thursday 10:00: the applicant hands both photos in at the lead counter.
-        await skipTo(env, hallMoment(monday, 3, '10:00:00'));
-        const after = await handle.executeUpdate(supplementUpdate, {
-          args: [{ actor: buildClerk(), materials: ['panorama-photo', 'close-up-photo'] }],
-        });
-        t.is(after.tasks.find((task) => task.code === SHOP_SIGN)?.awaiting, undefined);
-        const resumed = await hall.waitForEvent(
-          (e) => e.stream === `${caseNumber}/${SHOP_SIGN}` && e.action === 'resumed',
-        );
-        const supplemented = hall.eventsOf(caseNumber).find((e) => e.action === 'supplemented')!;
-        t.like(supplemented, {
-          taskCode: SHOP_SIGN,
-          details: { materials: ['panorama-photo', 'close-up-photo'], stillMissing: [] },
-        });
+      // Thursday 10:00: the applicant hands both photos in at the lead counter.
+      await skipTo(env, hallMoment(monday, 3, '10:00:00'));
+      const after = await handle.executeUpdate(supplementUpdate, {
+        args: [{ actor: buildClerk(), materials: ['panorama-photo', 'close-up-photo'] }],
+      });
+      t.is(after.tasks.find((task) => task.code === SHOP_SIGN)?.awaiting, undefined);
+      const resumed = await hall.waitForEvent(
+        (e) => e.stream === `${caseNumber}/${SHOP_SIGN}` && e.action === 'resumed',
+      );
+      const supplemented = hall.eventsOf(caseNumber).find((e) => e.action === 'supplemented')!;
+      t.like(supplemented, {
+        taskCode: SHOP_SIGN,
+        details: { materials: ['panorama-photo', 'close-up-photo'], stillMissing: [] },
+      });
 
-        // Tue, Wed and Thu (request day to supplement day, both included) are 3 working days not
-        // counted: Fri 1, Mon 2, Tue 3 (promised), Wed 4, Thu 5 (statutory). Both dates move by
-        // exactly 3 working days: Mon → Thu and Thu → Tue.
-        const moved = { statutoryDueAt: endOfDay(monday, 10), promisedDueAt: endOfDay(monday, 8) };
-        t.like(resumed, { task: { awaiting: null, ...moved } });
-        t.deepEqual(await datesOf(SHOP_SIGN), moved);
-        t.deepEqual((await sign.query(taskStatusQuery)).warnings, []);
-        for (const code of openAtOnce.filter((c) => c !== SHOP_SIGN)) {
-          t.deepEqual(await datesOf(code), before[code], `${code} keeps its dates`);
-          const actions = hall.eventsOf(`${caseNumber}/${code}`).map((e) => e.action);
-          t.false(actions.includes('resumed') || actions.includes('clockRecomputed'), code);
-        }
+      // Tue, Wed and Thu (request day to supplement day, both included) are 3 working days not
+      // counted: Fri 1, Mon 2, Tue 3 (promised), Wed 4, Thu 5 (statutory). Both dates move by
+      // exactly 3 working days: Mon → Thu and Thu → Tue.
+      const moved = {
+        statutoryDueAt: endOfHallDay(monday, 10),
+        promisedDueAt: endOfHallDay(monday, 8),
+      };
+      t.like(resumed, { task: { awaiting: null, ...moved } });
+      t.deepEqual(await datesOf(SHOP_SIGN), moved);
+      t.deepEqual((await sign.query(taskStatusQuery)).warnings, []);
+      for (const code of openAtOnce.filter((c) => c !== SHOP_SIGN)) {
+        t.deepEqual(await datesOf(code), before[code], `${code} keeps its dates`);
+        const actions = hall.eventsOf(`${caseNumber}/${code}`).map((e) => e.action);
+        t.false(actions.includes('resumed') || actions.includes('clockRecomputed'), code);
+      }
 
-        await handle.executeUpdate(withdrawUpdate, {
-          args: [{ actor: buildClerk(), reasons: 'the investors chose another site' }],
-        });
-      },
-      buildFakeHall(),
-      { receivedAt },
-      env,
-    );
-    // Its histories are not on the file's server: they are replayed here.
-    const replayed = await replayAll(env, started.slice(-1));
-    t.true(replayed.length > 1, 'the case and its tasks are replayed');
-    t.deepEqual(
-      replayed.filter((r) => r.error),
-      [],
-    );
+      await handle.executeUpdate(withdrawUpdate, {
+        args: [{ actor: buildClerk(), reasons: 'the investors chose another site' }],
+      });
+    });
   },
 );
 
@@ -443,7 +396,7 @@ test.serial('a denial cancels every task not concluded, each exactly once', asyn
 
 /** The hospital case after market and urban approved and the applicant then withdrew. */
 async function withdrawHospitalAfterTwoApprovals(
-  t: ExecutionContext<{ env: TestWorkflowEnvironment }>,
+  t: ExecutionContext<TimeSkippingContext>,
   check: (run: JointRun, closed: CaseView) => Promise<void>,
 ): Promise<void> {
   await withAcceptedCase(t, HOSPITAL, async (run) => {
@@ -609,7 +562,6 @@ test.serial(
   'a joint case is late on one related task only, and on its own clock by its own dates',
   async (t) => {
     const { env } = t.context;
-    const receivedAt = new Date(await env.currentTimeMs()).toISOString();
     /** The three departments besides water, whose tasks conclude on the day they open. */
     const onTime: Record<string, string> = {
       [REGISTRATION]: 'market',
@@ -709,8 +661,6 @@ test.serial(
         t.deepEqual(warningsOf(hall, caseNumber), ['reminder', 'yellow', 'red']);
         await othersUnaffected('after the case concluded');
       },
-      buildFakeHall(),
-      { receivedAt },
     );
   },
 );

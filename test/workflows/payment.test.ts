@@ -6,7 +6,7 @@
  * by hand on 2026 dates.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { SnapshotCalendar } from '../../activities/calendarService';
 import type { NotifyRequest } from '../../activities/notifier';
 import {
@@ -23,23 +23,17 @@ import {
   buildCaseInput,
   buildFakeHall,
   createHallWorker,
-  createTimeSkippingEnv,
   eventually,
-  workflowBundle,
+  firstPlainMonday,
+  hallMoment,
+  skipTo,
+  timeSkippingTest,
   type CaseHandle,
   type FakeHall,
+  type TimeSkippingContext,
 } from '../support/timeSkipping';
 
-const test = anyTest as TestFn<{ env: TestWorkflowEnvironment }>;
-
-test.before(async (t) => {
-  t.context.env = await createTimeSkippingEnv();
-  await workflowBundle();
-});
-
-test.after.always(async (t) => {
-  await t.context.env?.teardown();
-});
+const test = timeSkippingTest();
 
 const PASSPORT = 'exit-entry-ordinary-passport';
 const FEE = 'passport-production-fee';
@@ -54,6 +48,8 @@ interface Told {
 }
 
 interface FeeRun {
+  /** The Monday (YYYY-MM-DD) the notice is issued on, at 09:00. */
+  monday: string;
   handle: CaseHandle;
   notice: () => IssuedNotice;
   told: Told[];
@@ -125,19 +121,24 @@ function feeHall(env: TestWorkflowEnvironment, run: { paid: boolean; told: Told[
 }
 
 async function withFeeCase(
-  t: ExecutionContext<{ env: TestWorkflowEnvironment }>,
+  t: ExecutionContext<TimeSkippingContext>,
   body: (run: FeeRun) => Promise<void>,
 ): Promise<void> {
   const { env } = t.context;
+  // Issued on Monday 09:00 of two weeks that chinese-days shows plain (Mon–Fri working, Sat–Sun
+  // rest, no holiday, no make-up day), the first such from today: the dates count by hand.
+  const monday = await firstPlainMonday(env, 2);
+  await skipTo(env, hallMoment(monday, 0, '09:00:00'));
   const state = { paid: false, told: [] as Told[] };
   const { hall, notice } = feeHall(env, state);
   const { run, startCase } = await createHallWorker(t, env, hall);
-  // Seven calendar days to pay: the reminder lies within a few days, whatever today is.
+  // Seven calendar days to pay: by the end of the next Monday.
   const input = buildCaseInput(PASSPORT, { payByDays: 7 });
   await run(async () => {
     const handle = await startCase(input);
     await handle.executeUpdate(acceptUpdate, { args: [buildAccept({ fees: [FEE] })] });
-    await body({ handle, notice, told: state.told, markPaid: () => (state.paid = true) });
+    const markPaid = () => (state.paid = true);
+    await body({ monday, handle, notice, told: state.told, markPaid });
   });
 }
 
@@ -147,7 +148,7 @@ test.serial(
   'an unpaid notice is told at once with its PDF and reminded once before pay-by',
   async (t) => {
     const { env } = t.context;
-    await withFeeCase(t, async ({ notice, told }) => {
+    await withFeeCase(t, async ({ monday, notice, told }) => {
       const [toldOfNotice] = await eventually(
         async () => ofStep(told, 'paymentNotice'),
         (n) => n.length > 0,
@@ -157,8 +158,9 @@ test.serial(
         documentId: 'DOC-P1',
         details: { noticeNumber: NOTICE_NUMBER, amountFen: 12_000, payBy: notice().payBy },
       });
+      // Two working days before pay-by Monday: Sun and Sat rest, Fri (1), Thu (2), 09:00.
+      t.is(notice().remindAt, hallMoment(monday, 3, '09:00:00'));
       const remindAt = Date.parse(notice().remindAt!);
-      t.true(remindAt < Date.parse(notice().payBy));
 
       // An hour before the reminder's moment: nothing yet.
       await env.sleep(remindAt - HOUR_MS - (await env.currentTimeMs()));
