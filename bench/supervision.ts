@@ -8,9 +8,10 @@
  *     ?level=yellow&department=market and GET /supervision/summary through the real Koa app over
  *     HTTP, sequentially, R requests each after a warm-up; p50/p99 per query (and two more list
  *     shapes, marked extra). Measured first on the schema without
- *     migrations/20261203000050_supervision_counts.ts (every other migration applied; the summary then as the GROUP BYs it
- *     replaced, run through knex: the router now reads the counts table), then with it, with the
- *     plan of each query's SQL (EXPLAIN ANALYZE of a replica).
+ *     migrations/20261203000050_supervision_counts.ts (every other migration applied; the
+ *     summary then as the GROUP BYs it replaced, run through knex: the router now reads the
+ *     counts table), then with it, with the plan of each query's SQL (EXPLAIN ANALYZE of a
+ *     replica).
  *  2. Re-arming open cases after a calendar change: a real hall (worker + API in this process,
  *     DOCUMENTS_PDF=off) on a fresh register; N food business licence cases started through the
  *     Temporal client as api/cases/submit.ts does and accepted through the accept update, C at a
