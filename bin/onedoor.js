@@ -15,6 +15,11 @@ const COMMANDS = {
   worker: { module: 'worker.ts', run: 'runWorker', summary: 'run a Temporal worker of the hall' },
   api: { module: 'api.ts', run: 'runApi', summary: 'serve the REST API' },
   seed: { module: 'seed.ts', run: 'runSeed', summary: 'migrate the register and load the catalog' },
+  'outer-portal': {
+    module: 'outerPortal.ts',
+    run: 'runOuterPortal',
+    summary: "serve the outer network's case lookup from the bundles the ferry brings",
+  },
   'department-system': {
     module: '../emulators/departmentSystem.ts',
     run: 'runDepartmentSystem',

@@ -18,7 +18,8 @@ CACHE_DIR="$TOOLS_DIR/fonts-cache"
 VENV="$TOOLS_DIR/python"
 
 for f in NotoSerifCJK-Regular.ttc NotoSerifCJK-Bold.ttc; do
-  [[ -f "$SOURCE_DIR/$f" ]] || die "$SOURCE_DIR/$f missing (Debian fonts-noto-cjk: scripts/ensure-system.sh)"
+  [[ -f "$SOURCE_DIR/$f" ]] ||
+    die "$SOURCE_DIR/$f missing (Debian fonts-noto-cjk: scripts/ensure-system.sh)"
 done
 command -v python3 >/dev/null 2>&1 || die "python3 not found on PATH"
 
@@ -28,7 +29,9 @@ exec 9>"$TOOLS_DIR/fonts.lock"
 flock 9
 
 has_fonttools() {
-  [[ "$("$1" -c 'import fontTools; print(fontTools.version)' 2>/dev/null)" == "$FONTTOOLS_VERSION" ]]
+  local version
+  version="$("$1" -c 'import fontTools; print(fontTools.version)' 2>/dev/null)" || return 1
+  [[ "$version" == "$FONTTOOLS_VERSION" ]]
 }
 
 python="$VENV/bin/python"

@@ -32,14 +32,16 @@ done
 if ((${#missing[@]})); then
   sudo=()
   if [[ "$(id -u)" != 0 ]]; then
-    command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install these Debian packages: ${missing[*]}"
+    command -v sudo >/dev/null 2>&1 ||
+      die "not root and no sudo: install these Debian packages: ${missing[*]}"
     sudo=(sudo)
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt_log="$(mktemp -t onedoor-apt.XXXXXX)"
   trap 'rm -f "$apt_log"' EXIT
   log "installing Debian packages: ${missing[*]} (apt-get update first)..."
-  if ! { "${sudo[@]}" apt-get update -q && "${sudo[@]}" apt-get install -y -q -o Dpkg::Use-Pty=0 "${missing[@]}"; } >"$apt_log" 2>&1; then
+  if ! { "${sudo[@]}" apt-get update -q &&
+    "${sudo[@]}" apt-get install -y -q -o Dpkg::Use-Pty=0 "${missing[@]}"; } >"$apt_log" 2>&1; then
     tail -n 30 "$apt_log" >&2
     die "apt-get failed for: ${missing[*]}"
   fi

@@ -49,11 +49,13 @@ is_current && exit 0
 
 others="$(other_build_pids)"
 if [[ -n "$others" ]]; then
-  log "a go install of the Temporal CLI is already running (pid ${others//$'\n'/ }); waiting for it..."
+  log "a go install of the Temporal CLI is already running (pid ${others//$'\n'/ });" \
+    "waiting for it..."
   start=$SECONDS
   while [[ -n "$(other_build_pids)" ]]; do
     sleep 1
-    (((SECONDS - start) % 10 == 0)) && log "  ...still waiting for the running build ($((SECONDS - start)) s)"
+    (((SECONDS - start) % 10 == 0)) &&
+      log "  ...still waiting for the running build ($((SECONDS - start)) s)"
   done
   is_current && { log "Temporal CLI v$TEMPORAL_CLI_VERSION is ready"; exit 0; }
   log "that build did not produce v$TEMPORAL_CLI_VERSION; building it here"
@@ -61,7 +63,8 @@ fi
 
 command -v go >/dev/null 2>&1 || die "go not found on PATH (needed to build the Temporal CLI)"
 
-log "building the Temporal CLI v$TEMPORAL_CLI_VERSION with the Go module proxy (first time only, several minutes)..."
+log "building the Temporal CLI v$TEMPORAL_CLI_VERSION with the Go module proxy" \
+  "(first time only, several minutes)..."
 log "  full output: $BUILD_LOG"
 start=$SECONDS
 GOBIN="$TOOLS_DIR" go install -v \
@@ -89,5 +92,6 @@ if ((rc != 0)); then
   tail -n 30 "$BUILD_LOG" >&2
   die "go install failed (exit $rc); see $BUILD_LOG"
 fi
-is_current || die "built $BIN but it does not report v$TEMPORAL_CLI_VERSION: $("$BIN" --version 2>&1 || true)"
+is_current ||
+  die "built $BIN but it does not report v$TEMPORAL_CLI_VERSION: $("$BIN" --version 2>&1 || true)"
 log "built $("$BIN" --version) in $((SECONDS - start)) s"

@@ -3,7 +3,10 @@
 # see scripts/test-server/pom.xml) from Maven Central into .tools/test-server/lib and
 # writes the executable wrapper .tools/temporal-test-server, usable as
 #   TestWorkflowEnvironment.createTimeSkipping({
-#     server: { executable: { type: 'existing-path', path: '<repo>/.tools/temporal-test-server' } } })
+#     server: {
+#       executable: { type: 'existing-path', path: '<repo>/.tools/temporal-test-server' },
+#     },
+#   })
 # @temporalio/testing runs it as `temporal-test-server PORT [extraArgs...]`.
 #   scripts/ensure-test-server.sh
 # Also dumps a class-data-sharing archive of the classes the server loads at startup
@@ -32,11 +35,13 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$pom_sum" ]]; then
   mkdir -p "$tmp"
   mvn_log="$(mktemp -t onedoor-mvn.XXXXXX)"
   trap 'rm -rf "$tmp" "$mvn_log"' EXIT
-  if ! mvn -B -q -f "$POM" dependency:copy-dependencies -DoutputDirectory="$tmp" >"$mvn_log" 2>&1; then
+  if ! mvn -B -q -f "$POM" dependency:copy-dependencies -DoutputDirectory="$tmp" \
+    >"$mvn_log" 2>&1; then
     tail -n 30 "$mvn_log" >&2
     die "mvn dependency:copy-dependencies failed"
   fi
-  compgen -G "$tmp/temporal-test-server-*.jar" >/dev/null || die "no temporal-test-server jar was copied into $tmp"
+  compgen -G "$tmp/temporal-test-server-*.jar" >/dev/null ||
+    die "no temporal-test-server jar was copied into $tmp"
   printf '%s\n' "$pom_sum" >"$tmp/.pom.sha256"
   rm -rf "$LIB"
   mv "$tmp" "$LIB"
@@ -74,7 +79,8 @@ fi
 
 # Class-data-sharing archive, remade when the jars or the JVM change.
 java_real="$(readlink -f "$(command -v "$JAVA")")"
-jvm_id="$(stat -c '%s:%Y' "$(dirname "$java_real")/../lib/server/libjvm.so" 2>/dev/null || echo unknown)"
+libjvm="$(dirname "$java_real")/../lib/server/libjvm.so"
+jvm_id="$(stat -c '%s:%Y' "$libjvm" 2>/dev/null || echo unknown)"
 jsa_stamp="lib=$LIB pom=$pom_sum java=$java_real jvm=$jvm_id"
 
 make_jsa() {
@@ -89,7 +95,10 @@ make_jsa() {
     -cp "$LIB/*" io.temporal.testserver.TestServer "$port" >"$work/run.log" 2>&1 </dev/null &
   pid=$!
   for _ in $(seq 1 300); do
-    kill -0 "$pid" 2>/dev/null || { log "  test server exited early: $(tail -n 3 "$work/run.log")"; return 1; }
+    kill -0 "$pid" 2>/dev/null || {
+      log "  test server exited early: $(tail -n 3 "$work/run.log")"
+      return 1
+    }
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.1
   done

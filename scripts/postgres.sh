@@ -53,10 +53,13 @@ choose_base() {
 }
 choose_base
 
-pg_running() { [[ -f "$PGDATA/PG_VERSION" ]] && as_pg "$PG_BIN/pg_ctl" status -D "$PGDATA" >/dev/null 2>&1; }
+pg_running() {
+  [[ -f "$PGDATA/PG_VERSION" ]] && as_pg "$PG_BIN/pg_ctl" status -D "$PGDATA" >/dev/null 2>&1
+}
 
 psql_admin() {
-  as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_RUN" -p "$PG_PORT" -U postgres -d postgres "$@"
+  as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_RUN" -p "$PG_PORT" -U postgres \
+    -d postgres "$@"
 }
 
 ensure_os_user() {
@@ -110,7 +113,9 @@ init_cluster() {
     die "initdb failed"
   fi
   # Settings that may change between starts live in onedoor.conf, rewritten by `start`.
-  printf "\n# onedoor: port, addresses and socket dir, rewritten by scripts/postgres.sh start\ninclude_if_exists = 'onedoor.conf'\n" |
+  printf '\n# onedoor: %s\n%s\n' \
+    'port, addresses and socket dir, rewritten by scripts/postgres.sh start' \
+    "include_if_exists = 'onedoor.conf'" |
     as_pg tee -a "$PGDATA/postgresql.conf" >/dev/null
 }
 
@@ -154,7 +159,8 @@ cmd_start() {
     local running_port
     running_port="$(sed -n 4p "$PGDATA/postmaster.pid" 2>/dev/null || true)"
     if [[ -n "$running_port" && "$running_port" != "$PG_PORT" ]]; then
-      die "PostgreSQL ($PGDATA) is already running on port $running_port, not $PG_PORT; stop it first"
+      die "PostgreSQL ($PGDATA) is already running on port $running_port, not $PG_PORT;" \
+        "stop it first"
     fi
     ensure_role_and_db
     return 0
@@ -183,9 +189,11 @@ cmd_stop() {
 
 cmd_status() {
   if pg_running; then
-    local pid
+    local pid port precedence
     pid="$(head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null || true)"
-    echo "postgres: running (pid $pid) on 127.0.0.1:$(sed -n 4p "$PGDATA/postmaster.pid" 2>/dev/null || echo "$PG_PORT"), data $PGDATA${DATABASE_URL:+ (DATABASE_URL is set and takes precedence)}"
+    port="$(sed -n 4p "$PGDATA/postmaster.pid" 2>/dev/null || echo "$PG_PORT")"
+    precedence="${DATABASE_URL:+ (DATABASE_URL is set and takes precedence)}"
+    echo "postgres: running (pid $pid) on 127.0.0.1:$port, data $PGDATA$precedence"
     return 0
   fi
   echo "postgres: stopped (data $PGDATA)${DATABASE_URL:+; DATABASE_URL is set and is used instead}"

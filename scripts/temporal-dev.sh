@@ -75,7 +75,8 @@ recorded_addr() { cat "$ADDR_FILE" 2>/dev/null || echo "127.0.0.1:$port"; }
 
 healthy() {
   local out
-  out="$("$TEMPORAL" operator cluster health --address "$1" --command-timeout 2s 2>/dev/null)" || return 1
+  out="$("$TEMPORAL" operator cluster health --address "$1" --command-timeout 2s 2>/dev/null)" ||
+    return 1
   [[ "$out" == *SERVING* && "$out" != *NOT_SERVING* ]]
 }
 
@@ -102,7 +103,8 @@ cmd_start() {
   fi
   local sa_args=() sa
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_args+=(--search-attribute "$sa"); done
-  log "starting Temporal dev server '$name' on 127.0.0.1:$port (UI http://127.0.0.1:$ui_port, db $db)"
+  log "starting Temporal dev server '$name' on 127.0.0.1:$port" \
+    "(UI http://127.0.0.1:$ui_port, db $db)"
   printf '=== %s: start-dev --port %s --ui-port %s --db-filename %s\n' \
     "$(date -u +%FT%TZ)" "$port" "$ui_port" "$db" >>"$LOG_FILE"
   # setsid: own session, so a Ctrl-C in the calling terminal does not stop the server.
@@ -124,13 +126,15 @@ check_search_attributes() {
     die "could not list search attributes at $addr: $json"
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do
     key="${sa%%=*}" type="${sa#*=}"
-    want="INDEXED_VALUE_TYPE_$(sed -E 's/([a-z])([A-Z])/\1_\2/g' <<<"$type" | tr '[:lower:]' '[:upper:]')"
+    want="$(sed -E 's/([a-z])([A-Z])/\1_\2/g' <<<"$type" | tr '[:lower:]' '[:upper:]')"
+    want="INDEXED_VALUE_TYPE_$want"
     [[ "$json" == *"\"$key\": \"$want\""* ]] || bad+=("$key (want $type)")
   done
   if ((${#bad[@]})); then
     kill -TERM "$pid" 2>/dev/null || true
     rm -f "$PID_FILE" "$ADDR_FILE"
-    die "$db has search attributes of other types: ${bad[*]}; delete it (its workflows go with it) and start again"
+    die "$db has search attributes of other types: ${bad[*]};" \
+      "delete it (its workflows go with it) and start again"
   fi
 }
 
@@ -144,7 +148,8 @@ wait_healthy() {
     fi
     if ((SECONDS >= deadline)); then
       tail -n 30 "$LOG_FILE" >&2
-      die "the Temporal dev server at $addr was not SERVING after $START_TIMEOUT s (pid $pid still running; log: $LOG_FILE)"
+      die "the Temporal dev server at $addr was not SERVING after $START_TIMEOUT s" \
+        "(pid $pid still running; log: $LOG_FILE)"
     fi
     sleep 0.5
   done
@@ -174,13 +179,15 @@ cmd_status() {
   if pid="$(server_pid)"; then
     addr="$(recorded_addr)"
     if healthy "$addr"; then
-      echo "temporal '$name': running (pid $pid) at $addr, SERVING${TEMPORAL_ADDRESS:+ (TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS takes precedence)}"
+      local precedence="${TEMPORAL_ADDRESS:+ (TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS takes precedence)}"
+      echo "temporal '$name': running (pid $pid) at $addr, SERVING$precedence"
     else
       echo "temporal '$name': running (pid $pid) at $addr, not SERVING"
     fi
     return 0
   fi
-  echo "temporal '$name': stopped${TEMPORAL_ADDRESS:+; TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS is used instead}"
+  local instead="${TEMPORAL_ADDRESS:+; TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS is used instead}"
+  echo "temporal '$name': stopped$instead"
   return 3
 }
 

@@ -23,7 +23,8 @@ if [[ -z "${TEST_TEMPORAL_ADDRESS:-}" ]]; then
   "$REPO/scripts/temporal-dev.sh" stop --name test >/dev/null 2>&1 || true
   (unset TEMPORAL_ADDRESS; "$REPO/scripts/temporal-dev.sh" start --name test \
     --port "$TEST_TEMPORAL_PORT" --ui-port "$((TEST_TEMPORAL_PORT + 1000))" --db "$test_db")
-  trap '"$REPO/scripts/temporal-dev.sh" stop --name test >/dev/null 2>&1 || true; rm -f "$test_db"*' EXIT
+  trap '"$REPO/scripts/temporal-dev.sh" stop --name test >/dev/null 2>&1 || true
+    rm -f "$test_db"*' EXIT
   TEST_TEMPORAL_ADDRESS="127.0.0.1:$TEST_TEMPORAL_PORT"
 fi
 export TEST_TEMPORAL_ADDRESS
@@ -45,7 +46,8 @@ if [[ $# -gt 0 ]]; then
   timeout 45m npx ava "$@" 2>&1 | tee -a "$out"
   status=${PIPESTATUS[0]}
 else
-  timeout 40m npx ava 'test/*.test.ts' 'api/**/*.test.ts' 'lib/**/*.test.ts' 'cli/**/*.test.ts' 2>&1 | tee -a "$out"
+  timeout 40m npx ava 'test/*.test.ts' 'api/**/*.test.ts' 'lib/**/*.test.ts' 'cli/**/*.test.ts' \
+    2>&1 | tee -a "$out"
   status=${PIPESTATUS[0]}
   timeout 15m npx ava 'test/workflows/**/*.test.ts' --concurrency 1 2>&1 | tee -a "$out"
   second=${PIPESTATUS[0]}
@@ -54,7 +56,10 @@ fi
 set -e
 # One plain closing line, whatever ava's own wording: "N passed, N failed".
 # Only ava's own summary lines count (not the per-TZ child runs a test logs).
-sum() { { grep -E "^[[:space:]]*[0-9]+ $1[[:space:]]*$" "$out" || true; } | awk '{ n += $1 } END { print n + 0 }'; }
+sum() {
+  { grep -E "^[[:space:]]*[0-9]+ $1[[:space:]]*$" "$out" || true; } |
+    awk '{ n += $1 } END { print n + 0 }'
+}
 passed=$(sum 'tests? passed')
 failed=$(sum 'tests? failed')
 skipped=$(sum 'tests? skipped')
