@@ -20,6 +20,7 @@ import {
   mod97CheckDigits,
   noticeNumberOf,
   signatureHeaders,
+  type BankOrderStatus,
 } from '../lib/bank/client';
 import { dateInZone } from '../lib/calendar';
 import { migrationConfig } from '../lib/db';
@@ -191,6 +192,17 @@ async function startPaymentsHall(
   };
 }
 
+/** The one payment signal the case workflow gets for what the bank paid against the notice. */
+const paymentSignal = (p: PaymentsHall, noticeNumber: string, paid: BankOrderStatus) => ({
+  workflowId: p.caseNumber,
+  payment: {
+    noticeNumber,
+    transactionId: paid.transactionId!,
+    amountFen: PASSPORT_FEE_FEN,
+    paidAt: paid.paidAt!,
+  },
+});
+
 const statusOfNotice = async (p: PaymentsHall, noticeNumber: string) =>
   ((await p.hall.runtime.db('payment_notices').where({ notice_number: noticeNumber }).first())
     ?.status as string) ?? 'none';
@@ -318,17 +330,7 @@ test('the same callback twice is one payment and one signal to the case workflow
   );
   t.is(await p.count('payments'), 1);
   t.is(await statusOfNotice(p, noticeNumber), 'paid');
-  t.deepEqual(p.signals, [
-    {
-      workflowId: p.caseNumber,
-      payment: {
-        noticeNumber,
-        transactionId: paid.transactionId!,
-        amountFen: PASSPORT_FEE_FEN,
-        paidAt: paid.paidAt!,
-      },
-    },
-  ]);
+  t.deepEqual(p.signals, [paymentSignal(p, noticeNumber, paid)]);
   const outcomes = await p.hall.runtime.db('bank_callbacks_log').orderBy('id').pluck('outcome');
   t.deepEqual(outcomes, ['accepted', 'duplicate']);
 });
@@ -442,17 +444,7 @@ test('reconciliation finds a payment whose callback never came and tells its cas
     source: 'reconciliation',
   });
   t.is(await statusOfNotice(p, noticeNumber), 'paid');
-  t.deepEqual(p.signals, [
-    {
-      workflowId: p.caseNumber,
-      payment: {
-        noticeNumber,
-        transactionId: paid.transactionId!,
-        amountFen: PASSPORT_FEE_FEN,
-        paidAt: paid.paidAt!,
-      },
-    },
-  ]);
+  t.deepEqual(p.signals, [paymentSignal(p, noticeNumber, paid)]);
 });
 
 test('the same statement imported twice changes nothing', async (t) => {

@@ -475,8 +475,9 @@ export interface HallWorker {
    */
   run<T>(body: () => Promise<T>): Promise<T>;
   /**
-   * Starts a case as api/cases/submit.ts does and waits until it is in the register. The case
-   * and its tasks are terminated at teardown if still open.
+   * Starts a case as api/cases/submit.ts does and waits until it is in the register; one built
+   * without a receipt time is received now, by the server's clock. The case and its tasks are
+   * terminated at teardown if still open.
    */
   startCase(input: CaseInput): Promise<CaseHandle>;
 }
@@ -512,6 +513,7 @@ export async function createHallWorker(
         return result;
       }),
     startCase: async (input) => {
+      if (receivedAtStart.delete(input)) input.receivedAt = await serverNow(env);
       const handle = await env.client.workflow.start<typeof caseWorkflow>('caseWorkflow', {
         workflowId: input.caseNumber,
         taskQueue,
@@ -821,14 +823,21 @@ export function catalogItem(code: string) {
 }
 
 let caseSequence = 0;
+
+/**
+ * The inputs built without a receipt time, received when startCase starts them, at the server's
+ * now. The wall clock's now would do only while no test has moved the server's clock: a case
+ * received days before the server's now opens its intake limit and every clock counted from
+ * receipt already late, and their warning timers of 1 ms then race what the test sends next
+ * (see activityOf).
+ */
+const receivedAtStart = new WeakSet<CaseInput>();
 const casePrefix = `TS${randomBytes(2).toString('hex').toUpperCase()}`;
 
 /**
  * The workflow input of a counter submission of an item, built as api/cases/submit.ts builds
- * it (snapshotItem of the shipped catalog), with every material of the item handed in. It is
- * received at the wall clock's now: on a server whose clock an earlier test moved, pass
- * `receivedAt: await serverNow(env)`, or the case arrives that far in the past and every clock
- * counted from receipt opens already late.
+ * it (snapshotItem of the shipped catalog), with every material of the item handed in. Without
+ * a `receivedAt` override, startCase stamps it with the server's now (see receivedAtStart).
  */
 export function buildCaseInput(
   itemCode: string,
@@ -836,8 +845,9 @@ export function buildCaseInput(
 ): CaseInput {
   const item = catalogItem(itemCode);
   caseSequence++;
-  return {
-    caseNumber: `${casePrefix}-${hallDay(new Date(), HALL_TIME_ZONE)}-${String(caseSequence).padStart(5, '0')}`,
+  const sequence = String(caseSequence).padStart(5, '0');
+  const input: CaseInput = {
+    caseNumber: `${casePrefix}-${hallDay(new Date(), HALL_TIME_ZONE)}-${sequence}`,
     item: snapshotItem(item),
     applicant: buildCompany(),
     channels: ['sms'],
@@ -847,6 +857,8 @@ export function buildCaseInput(
     submittedBy: buildClerk(),
     ...overrides,
   };
+  if (overrides.receivedAt === undefined) receivedAtStart.add(input);
+  return input;
 }
 
 /** The comprehensive window's clerk. */

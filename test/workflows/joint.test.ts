@@ -41,7 +41,6 @@ import {
   refusalOf,
   replayAll,
   saveHistory,
-  serverNow,
   skipTo,
   taskHandle,
   taskInputOf,
@@ -102,8 +101,8 @@ interface JointRun {
 }
 
 /**
- * Runs a test body against a joint case received at the server's now and accepted by the
- * clerk, inside a worker of its own over a fresh fake hall.
+ * Runs a test body against a joint case already accepted by the clerk, inside a worker of its
+ * own over a fresh fake hall.
  */
 async function withAcceptedCase(
   t: ExecutionContext<TimeSkippingContext>,
@@ -114,7 +113,7 @@ async function withAcceptedCase(
 ): Promise<void> {
   const { env } = t.context;
   const { run, startCase } = await createHallWorker(t, env, hall);
-  const input = buildCaseInput(itemCode, { receivedAt: await serverNow(env), ...overrides });
+  const input = buildCaseInput(itemCode, overrides);
   started.push(input);
   const caseNumber = input.caseNumber;
 

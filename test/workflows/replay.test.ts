@@ -37,6 +37,6 @@ test('a promised case recorded on v1 replays with the current workflow code', as
   await t.notThrowsAsync(replay('case-promised-v1.json'));
 });
 
-test('a joint case denied by a related department on v1 replays with the current code', async (t) => {
+test('a joint case denied by a department on v1 replays with the current code', async (t) => {
   await t.notThrowsAsync(replay('case-joint-deny-v1.json'));
 });
