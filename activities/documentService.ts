@@ -171,7 +171,9 @@ export class RegisterDocumentService implements DocumentService {
     }[];
     const issuedAt = new Date().toISOString();
     const day = dateInZone(new Date(issuedAt), this.config.HALL_TIME_ZONE).replaceAll('-', '');
-    const documentNumber = `${this.settings.documentPrefix}-${KIND_PREFIX[req.kind]}-${day}-${String(nextval).padStart(6, '0')}`;
+    const serial = String(nextval).padStart(6, '0');
+    const prefix = `${this.settings.documentPrefix}-${KIND_PREFIX[req.kind]}`;
+    const documentNumber = `${prefix}-${day}-${serial}`;
 
     // The verification code signs the number and the case, so it is known before rendering.
     const verificationCode = verificationCodeOf(this.secret, documentNumber, req.caseNumber);
@@ -249,7 +251,9 @@ export class RegisterDocumentService implements DocumentService {
       documentNumber: meta.documentNumber,
       caseNumber: record.caseNumber,
       verificationCode: meta.verificationCode,
-      verifyUrl: `${this.config.PUBLIC_URL}/verify/${meta.documentNumber}?code=${meta.verificationCode}`,
+      verifyUrl:
+        `${this.config.PUBLIC_URL}/verify/${meta.documentNumber}` +
+        `?code=${meta.verificationCode}`,
       issuingOrgan: department.name,
       issuedDate: formatChineseDate(meta.issuedAt, tz),
       sealName: this.settings.sealName,

@@ -15,9 +15,7 @@ import { notificationRoutes } from '../api/notifications/router';
 import { paymentRoutes, temporalPaymentSignal } from '../api/payments/router';
 import { bankClientOf } from '../lib/bank/config';
 import { exchangeRoutes } from '../api/exchange/router';
-import { exchangeHooks } from '../api/exchange/hooks';
-import { ExchangeStore } from '../lib/exchange/store';
-import { exchangeSecretsOf, limitsOf } from '../lib/exchange/config';
+import { hallReceiveDeps } from '../api/exchange/hooks';
 import { exchangeSpoolHandler } from '../lib/exchange/bundleReceive';
 import { runHallSpoolPass } from '../lib/exchange/bundleStatus';
 import { openConfiguredSpool } from '../lib/exchange/spool';
@@ -108,22 +106,7 @@ export async function startApi(
     config.HALL_TIME_ZONE,
     () => runtime.store.calendarOverridesStamp(),
   );
-  const exchangeStore = new ExchangeStore(runtime.db);
-  const exchangeDeps = {
-    store: exchangeStore,
-    hooks: exchangeHooks({
-      temporal,
-      catalog: runtime.catalog,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      reminderDays: config.REMINDER_WORKING_DAYS,
-      payByDays: config.PAY_BY_DAYS,
-      isAssigned: (department: string, caseNumber: string) =>
-        exchangeStore.hasAssignment(department, caseNumber),
-    }),
-    secrets: exchangeSecretsOf(config, runtime.catalog, config.DEV_TOKENS),
-    limits: limitsOf(config),
-    log,
-  };
+  const exchangeDeps = hallReceiveDeps(config, runtime, temporal, log);
   const app = createApp({
     catalog: runtime.catalog,
     store: runtime.store,

@@ -18,11 +18,10 @@ import {
   Worker,
 } from '@temporalio/worker';
 import { createOutboxPollActivities } from '../activities/departments';
-import { exchangeHooks } from '../api/exchange/hooks';
+import { hallReceiveDeps } from '../api/exchange/hooks';
 import type { Catalog } from '../lib/catalog/types';
 import type { Config } from '../lib/config';
-import { exchangeSecretsOf, limitsOf } from '../lib/exchange/config';
-import { ExchangeStore } from '../lib/exchange/store';
+import { exchangeSecretsOf } from '../lib/exchange/config';
 import type { ExchangeSecrets } from '../lib/exchange/types';
 import { componentLogger } from '../lib/log';
 import type { Runtime } from '../lib/runtime';
@@ -133,26 +132,10 @@ export async function startOutboxPolling(
   const departments = Object.keys(config.EXCHANGE_OUTBOXES);
   if (departments.length === 0) return undefined;
   assertOutboxes(config, runtime.catalog);
-  const secrets = exchangeSecretsOf(config, runtime.catalog, config.DEV_TOKENS);
-
   const log = componentLogger('exchange-poll');
-  const store = new ExchangeStore(runtime.db);
   const activities = createOutboxPollActivities({
     outboxes: config.EXCHANGE_OUTBOXES,
-    receiveDeps: (temporal) => ({
-      store,
-      secrets,
-      limits: limitsOf(config),
-      log,
-      hooks: exchangeHooks({
-        temporal,
-        catalog: runtime.catalog,
-        taskQueue: config.TEMPORAL_TASK_QUEUE,
-        reminderDays: config.REMINDER_WORKING_DAYS,
-        payByDays: config.PAY_BY_DAYS,
-        isAssigned: (department, caseNumber) => store.hasAssignment(department, caseNumber),
-      }),
-    }),
+    receiveDeps: (temporal) => hallReceiveDeps(config, runtime, temporal, log),
   });
   const worker = await Worker.create({
     connection,

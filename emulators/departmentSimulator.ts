@@ -263,7 +263,8 @@ export async function runDepartmentSimulator(argv: string[]): Promise<number> {
     port: Number(values.port),
   });
   process.stderr.write(
-    `${values.department} simulator: outbox ${simulator.outboxUrl}, inbound ${simulator.inboundUrl}\n`,
+    `${values.department} simulator: outbox ${simulator.outboxUrl}, ` +
+      `inbound ${simulator.inboundUrl}\n`,
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

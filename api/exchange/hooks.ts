@@ -1,5 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type pino from 'pino';
 import type { Catalog } from '../../lib/catalog/types';
+import type { Config } from '../../lib/config';
+import { exchangeSecretsOf, limitsOf } from '../../lib/exchange/config';
+import type { ReceiveDeps } from '../../lib/exchange/receive';
+import { ExchangeStore } from '../../lib/exchange/store';
+import type { Runtime } from '../../lib/runtime';
 import { taskWorkflowId, type Actor, type CaseInput } from '../../lib/case/model';
 import { DomainError } from '../../lib/errors';
 import type { ExchangeHooks } from '../../lib/exchange/apply';
@@ -127,5 +133,33 @@ export function exchangeHooks(deps: ExchangeHookDeps): ExchangeHooks {
     async acknowledgeTask() {
       // The exchange store marks the hall's message acknowledged; nothing else waits on it.
     },
+  };
+}
+
+/**
+ * What the hall's inbound path needs, whichever way a message arrives (pushed to the API,
+ * polled from an outbox, carried by the spool): the register's exchange store, the hooks into
+ * the case workflows, the departments' secrets and the body limits.
+ */
+export function hallReceiveDeps(
+  config: Config,
+  runtime: Runtime,
+  temporal: Client,
+  log: pino.Logger,
+): Omit<ReceiveDeps, 'via' | 'remoteAddress'> {
+  const store = new ExchangeStore(runtime.db);
+  return {
+    store,
+    hooks: exchangeHooks({
+      temporal,
+      catalog: runtime.catalog,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      reminderDays: config.REMINDER_WORKING_DAYS,
+      payByDays: config.PAY_BY_DAYS,
+      isAssigned: (department, caseNumber) => store.hasAssignment(department, caseNumber),
+    }),
+    secrets: exchangeSecretsOf(config, runtime.catalog, config.DEV_TOKENS),
+    limits: limitsOf(config),
+    log,
   };
 }
