@@ -19,6 +19,7 @@ import { hallReceiveDeps } from '../api/exchange/hooks';
 import { exchangeSpoolHandler } from '../lib/exchange/bundleReceive';
 import { runHallSpoolPass } from '../lib/exchange/bundleStatus';
 import { openConfiguredSpool } from '../lib/exchange/spool';
+import { startSpoolPasses } from '../lib/exchange/spoolPasses';
 import { PaymentLedger } from '../activities/payments';
 import { documentRoutes } from '../api/documents/router';
 import { SnapshotCalendar } from '../activities/calendarService';
@@ -52,7 +53,7 @@ async function announceNewCalendar(
  * exports the public status of changed cases. One pass at a time; a failed pass is logged and
  * the next one tries again. Returns the function that stops the passes.
  */
-async function startSpoolPasses(
+async function startHallSpoolPasses(
   config: Config,
   runtime: Runtime,
   exchangeDeps: Parameters<typeof exchangeSpoolHandler>[0],
@@ -65,27 +66,18 @@ async function startSpoolPasses(
     log,
   );
   if (!spool) return () => undefined;
-  let running = false;
-  const pass = async (): Promise<void> => {
-    if (running) return;
-    running = true;
-    try {
+  const passes = startSpoolPasses(
+    async () => {
       const done = await runHallSpoolPass(spool, runtime.store, config.SPOOL_PEER);
-      const imported = done.imported.length;
-      if (imported > 0 || done.resent.length > 0 || done.exported.cases > 0) {
-        log.info({ imported, resent: done.resent.length, exported: done.exported.cases }, 'pass');
-      }
-    } catch (err) {
-      log.warn({ err }, 'spool pass failed; the next one tries again');
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void pass(), config.SPOOL_INTERVAL_SECONDS * 1000);
-  timer.unref();
-  void pass();
+      const [imported, resent, exported] = [done.imported, done.resent, done.exported.cases];
+      if (imported.length + resent.length + exported === 0) return undefined;
+      return { imported: imported.length, resent: resent.length, exported };
+    },
+    config.SPOOL_INTERVAL_SECONDS,
+    log,
+  );
   log.info({ dir: config.SPOOL_DIR, side: config.SPOOL_SIDE }, 'spool passes started');
-  return () => clearInterval(timer);
+  return () => void passes.stop();
 }
 
 /** Starts the REST API on a runtime and a Temporal client; resolves once it listens. */
@@ -154,7 +146,7 @@ export async function startApi(
       .catch((err: unknown) => log.warn({ err }, 'payment sweep failed'));
   }, 60_000);
   sweep.unref();
-  const stopSpool = await startSpoolPasses(config, runtime, exchangeDeps);
+  const stopSpool = await startHallSpoolPasses(config, runtime, exchangeDeps);
   return new Promise((resolve, reject) => {
     const server = app.listen(config.API_PORT, config.API_HOST, () => resolve(server));
     server.once('error', reject);

@@ -16,6 +16,7 @@ import { loadCatalog } from '../lib/catalog/load';
 import { loadConfig, type Config } from '../lib/config';
 import { migrateLatest, openDatabase } from '../lib/db';
 import { openConfiguredSpool, type Spool } from '../lib/exchange/spool';
+import { startSpoolPasses } from '../lib/exchange/spoolPasses';
 import { componentLogger } from '../lib/log';
 
 /** The running outer side: its HTTP server, and how to stop it. */
@@ -35,25 +36,17 @@ export async function startOuterPortal(config: Config, db: Knex): Promise<OuterP
   if (config.SPOOL_DIR === '') throw new Error('the outer portal needs SPOOL_DIR');
   const spool = (await openConfiguredSpool(config, db, {}, log)) as Spool;
 
-  let running: Promise<void> | undefined;
-  const pass = (): Promise<void> => {
-    running ??= (async () => {
-      try {
-        const imported = await spool.importInbound();
-        // The answers to what was imported go back to the hall by the same route.
-        const answered = await spool.flush();
-        if (imported.length > 0) log.info({ imported: imported.length, answered }, 'pass');
-      } catch (err) {
-        log.warn({ err }, 'spool pass failed; the next one tries again');
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  };
-  const timer = setInterval(() => void pass(), config.SPOOL_INTERVAL_SECONDS * 1000);
-  timer.unref();
-  await pass();
+  const passes = startSpoolPasses(
+    async () => {
+      const imported = await spool.importInbound();
+      // The answers to what was imported go back to the hall by the same route.
+      const answered = await spool.flush();
+      return imported.length > 0 ? { imported: imported.length, answered } : undefined;
+    },
+    config.SPOOL_INTERVAL_SECONDS,
+    log,
+  );
+  await passes.pass();
 
   const app = new Koa();
   const router = new Router();
@@ -66,10 +59,9 @@ export async function startOuterPortal(config: Config, db: Knex): Promise<OuterP
   });
   return {
     server,
-    pass,
+    pass: passes.pass,
     stop: async () => {
-      clearInterval(timer);
-      await running;
+      await passes.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
